@@ -1,0 +1,131 @@
+"""``rvsm report``: run every registered statement and write the verification report.
+
+Output in ``DIR`` (default ``report/``): ``report.md`` (one section per statement with its
+status and evidence), ``summary.json`` (``{"statements": [{"name", "status", "evidence"}]}``)
+and PNG figures.  Files are written atomically (temporary file, then rename), so an
+interrupted run never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from theory import __version__, relu
+from theory.statements import REGISTRY, Evidence
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, bool | int | str) or x is None:
+        return x
+    if isinstance(x, float | np.floating):
+        return float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    return str(x)
+
+
+def _figure_relu_landscape(out: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k_ = 3
+    xs = np.linspace(-2.0, 2.0, 301)
+    ys = np.linspace(-1.5, 1.5, 241)
+    gx, gy = np.meshgrid(xs, ys)
+    w = np.stack([gx, gy], axis=-1)
+    w_star = np.array([1.0, 0.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = relu.loss(w.reshape(-1, 2), w_star, k_).reshape(gx.shape)
+    saddle = float(relu.critical_points()[1].scale.subs(relu.k, k_))
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
+    cs = ax.contourf(gx, gy, np.log10(z + 1e-6), levels=30, cmap="viridis")
+    fig.colorbar(cs, ax=ax, label="log10 loss")
+    ax.plot([1], [0], "w*", ms=14, label="w* (global min)")
+    ax.plot([saddle], [0], "rs", label=f"saddle -(b/a)w* = {saddle:.3f} w*")
+    ax.plot([0], [0], "k^", label="0 (non-differentiable max)")
+    ax.set_xlabel("component along w*")
+    ax.set_ylabel("orthogonal component")
+    ax.set_title(f"ReLU population loss, k = {k_}, |w*| = 1")
+    ax.legend(loc="lower left", fontsize=8)
+    name = "relu_landscape.png"
+    fig.savefig(out / f".{name}.tmp.png")
+    plt.close(fig)
+    os.replace(out / f".{name}.tmp.png", out / name)
+    return name
+
+
+FIGURES: list[tuple[str, Callable[[Path], str]]] = [
+    ("The ReLU loss in the plane of w and w*, with its critical points", _figure_relu_landscape),
+]
+
+
+def write_report(out: Path, profile: str = "quick", progress: bool = True) -> int:
+    """Run the registry, write the report into ``out``; return the number of failed statements."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    names = sorted(REGISTRY)
+    for i, name in enumerate(names, 1):
+        st = REGISTRY[name]
+        t0 = time.perf_counter()
+        try:
+            status, ev = st.run(profile)
+        except Exception as exc:  # a crashing check is a failed statement, not a crashed report
+            status, ev = "failed", Evidence(False, {"error": f"{type(exc).__name__}: {exc}"})
+        secs = time.perf_counter() - t0
+        if progress:
+            print(f"[{i}/{len(names)}] {name}: {status} ({secs:.1f} s)", file=sys.stderr)
+        rows.append({"name": name, "status": status, "source": st.source, "note": st.note,
+                     "hypotheses": st.hypotheses, "conclusion": st.conclusion,
+                     "seconds": round(secs, 3),
+                     "evidence": _jsonable({**ev.details, "counterexample": ev.counterexample})})
+    figures = [(caption, fn(out)) for caption, fn in FIGURES]
+    summary = {"version": __version__, "profile": profile, "statements": rows}
+    _atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode())
+    _atomic_write(out / "report.md", _markdown(rows, figures, profile).encode())
+    return sum(r["status"] == "failed" for r in rows)
+
+
+def _markdown(rows: list[dict[str, Any]], figures: list[tuple[str, str]], profile: str) -> str:
+    counts = {s: sum(r["status"] == s for r in rows) for s in ("verified", "refuted", "failed")}
+    lines = [
+        f"# rvsm-theory verification report (profile `{profile}`, version {__version__})", "",
+        f"{counts['verified']} verified, {counts['refuted']} refuted (a counterexample was "
+        f"expected and found), {counts['failed']} failed.", "",
+        "| statement | status | source | proof note |", "|---|---|---|---|",
+    ]
+    lines += [f"| `{r['name']}` | {r['status']} | {r['source']} | "
+              f"[{r['note']}](../proofs_notes/{r['note']}) |" for r in rows]
+    for r in rows:
+        lines += ["", f"## `{r['name']}` — {r['status']}", "",
+                  f"- hypotheses: {r['hypotheses']}", f"- conclusion: {r['conclusion']}",
+                  f"- time: {r['seconds']} s", "", "```json",
+                  json.dumps(r["evidence"], indent=2), "```"]
+    lines += ["", "## Figures", ""]
+    lines += [f"![{cap}]({name})\n\n*{cap}*\n" for cap, name in figures]
+    return "\n".join(lines) + "\n"

@@ -41,9 +41,9 @@ def _scaled(x: Any) -> tuple[Any, Any]:
 def norm(x: Any) -> Any:
     """Euclidean norm along the last axis (NumPy or torch), without under/overflow."""
     xp = namespace(x)
-    xs, big = _scaled(x)
-    big = big[..., 0]
-    return xp.where(big > 0, big * xp.linalg.vector_norm(xs, axis=-1), xp.zeros_like(big))
+    big = xp.max(xp.abs(x), axis=-1, keepdims=True)
+    safe = xp.where(big > 0, big, xp.ones_like(big))
+    return safe[..., 0] * xp.linalg.vector_norm(x / safe, axis=-1)
 
 
 def unit(x: Any) -> Any:

@@ -318,9 +318,9 @@ def _check_arrays(w: Any, w_star: Any, k_: Any) -> int:
 def _scalars(w: Any, w_star: Any) -> tuple[Any, Any, Any]:
     xp = namespace(w, w_star)
     rr, ss = norm(w), norm(w_star)
-    tt = angle(w, w_star)
-    # At w = 0 the angle is NaN but enters only multiplied by r = 0; pin it to a finite value.
-    tt = xp.where(rr > 0, tt, xp.zeros_like(tt))
+    # At w = 0 the angle is undefined but enters only multiplied by r = 0: measure it
+    # against w* itself there (t = 0) rather than produce and then mask a NaN.
+    tt = angle(xp.where(rr[..., None] > 0, w, w_star), w_star)
     return rr, ss, tt
 
 

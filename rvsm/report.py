@@ -8,6 +8,7 @@ interrupted run never leaves a half-written report.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from theory import __version__, relu
-from theory.statements import REGISTRY, Evidence
+from theory.statements import Evidence, Statement, load_all
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -85,13 +86,20 @@ FIGURES: list[tuple[str, Callable[[Path], str]]] = [
 ]
 
 
+def load_registry() -> dict[str, Statement]:
+    """Every statement: theory's, and the simulator's checks when they exist."""
+    extra = ("sim.checks",) if importlib.util.find_spec("sim.checks") is not None else ()
+    return load_all(extra)
+
+
 def write_report(out: Path, profile: str = "quick", progress: bool = True) -> int:
     """Run the registry, write the report into ``out``; return the number of failed statements."""
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
-    names = sorted(REGISTRY)
+    registry = load_registry()
+    names = sorted(registry)
     for i, name in enumerate(names, 1):
-        st = REGISTRY[name]
+        st = registry[name]
         t0 = time.perf_counter()
         try:
             status, ev = st.run(profile)
@@ -104,6 +112,9 @@ def write_report(out: Path, profile: str = "quick", progress: bool = True) -> in
                      "hypotheses": st.hypotheses, "conclusion": st.conclusion,
                      "seconds": round(secs, 3),
                      "evidence": _jsonable({**ev.details, "counterexample": ev.counterexample})})
+        _atomic_write(out / "summary.json", json.dumps(
+            {"version": __version__, "profile": profile, "partial": True, "statements": rows},
+            indent=2).encode())
     figures = [(caption, fn(out)) for caption, fn in FIGURES]
     summary = {"version": __version__, "profile": profile, "statements": rows}
     _atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode())

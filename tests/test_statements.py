@@ -1,33 +1,76 @@
-"""One test per registered statement: it must end as the registry expects."""
+"""One property test per registered statement, drawn from the statement's own domain.
+
+A statement expected to hold is checked at its pinned edge points and at Hypothesis draws
+(count from the active profile); a refuted one must still be refuted by its recorded
+counterexample.  ``rvsm report`` uses the same ``instance`` checks.
+"""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from hypothesis import given, settings
 
 import rvsm.report
 from rvsm.cli import main
-from theory.statements import REGISTRY, Evidence, Statement
+from tests.conftest import examples
+from theory.statements import Evidence, Statement, load_all
+
+REGISTRY = load_all()
+HOLDS = sorted(n for n, s in REGISTRY.items() if s.expected == "holds")
+SEARCHED = sorted(n for n in HOLDS if REGISTRY[n].domain is not None)
+REFUTED = sorted(n for n, s in REGISTRY.items() if s.expected == "refuted")
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_statement(name: str) -> None:
+@pytest.mark.parametrize("name", HOLDS)
+def test_pinned_points(name: str) -> None:
     st = REGISTRY[name]
-    status, ev = st.run("quick")
-    if st.expected == "holds":
-        assert status == "verified", ev
-    else:
-        assert status == "refuted" and ev.counterexample, ev
+    for point in st.pinned:
+        ev = st.instance(point)
+        assert ev.ok, (point, ev.details)
+
+
+@pytest.mark.parametrize("name", SEARCHED)
+def test_property_over_domain(name: str) -> None:
+    st = REGISTRY[name]
+
+    @settings(max_examples=examples(st.examples))
+    @given(st.domain())
+    def prop(point) -> None:
+        ev = st.instance(point)
+        assert ev.ok, ev.details
+
+    prop()
+
+
+@pytest.mark.parametrize("name", REFUTED)
+def test_recorded_counterexample_still_refutes(name: str) -> None:
+    st = REGISTRY[name]
+    assert st.counterexample is not None
+    ev = st.instance(st.counterexample)
+    assert not ev.ok, ev.details
+    assert st.run("quick")[0] == "refuted"
+
+
+def test_every_statement_names_an_existing_note() -> None:
+    from pathlib import Path
+
+    notes = Path(__file__).resolve().parents[1] / "proofs_notes"
+    missing = {n: s.note for n, s in REGISTRY.items() if not (notes / s.note).is_file()}
+    assert missing == {}
 
 
 def test_report_writes_files_and_exit_status(tmp_path, monkeypatch, capsys) -> None:
+    def inst(ok):
+        return lambda p: Evidence(ok, {"x": p})
+
     fake = {
-        "good": Statement("good", "h", "c", "derived", "n.md", lambda p: Evidence(True, {"x": 1})),
-        "bad": Statement("bad", "h", "c", "derived", "n.md", lambda p: Evidence(False, {"x": 2})),
-        "boom": Statement("boom", "h", "c", "derived", "n.md", lambda p: 1 / 0),
+        "good": Statement("good", "h", "c", "derived", "n.md", inst(True), None, pinned=[1]),
+        "bad": Statement("bad", "h", "c", "derived", "n.md", inst(False), None, pinned=[2]),
+        "boom": Statement("boom", "h", "c", "derived", "n.md", lambda p: 1 / 0, None, pinned=[3]),
     }
-    monkeypatch.setattr(rvsm.report, "REGISTRY", fake)
+    monkeypatch.setattr(rvsm.report, "load_registry", lambda: fake)
     monkeypatch.setattr(rvsm.report, "FIGURES", [])
     code = main(["report", "--out", str(tmp_path)])
     assert code == 1
@@ -36,5 +79,5 @@ def test_report_writes_files_and_exit_status(tmp_path, monkeypatch, capsys) -> N
     assert status == {"good": "verified", "bad": "failed", "boom": "failed"}
     assert "ZeroDivisionError" in (tmp_path / "report.md").read_text()
     assert "[3/3]" in capsys.readouterr().err
-    monkeypatch.setattr(rvsm.report, "REGISTRY", {"good": fake["good"]})
+    monkeypatch.setattr(rvsm.report, "load_registry", lambda: {"good": fake["good"]})
     assert main(["report", "--out", str(tmp_path)]) == 0

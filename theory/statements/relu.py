@@ -119,9 +119,9 @@ register(Statement(
     source="conjecture", note=NOTE, instance=_gd_angle_step,
     domain=lambda: st.tuples(teacher_student_pairs(scaled=False), ks, st.floats(1.0, 20.0)),
     expected="refuted",
-    # Found by `search` over the domain above and shrunk by Hypothesis: w = 2 w*, k = 1,
+    # Found by `search` over the domain above and shrunk by Hypothesis: w = 3 w*, k = 1,
     # eta = 2x the bound; the step overshoots through the origin and the angle jumps 0 -> pi.
-    counterexample=((np.array([-2.0, 0.0]), np.array([-1.0, 0.0])), 1, 2.0),
+    counterexample=((np.array([0.0, -3.0]), np.array([0.0, -1.0])), 1, 2.0),
 ))
 
 

@@ -81,3 +81,18 @@ def test_report_writes_files_and_exit_status(tmp_path, monkeypatch, capsys) -> N
     assert "[3/3]" in capsys.readouterr().err
     monkeypatch.setattr(rvsm.report, "load_registry", lambda: {"good": fake["good"]})
     assert main(["report", "--out", str(tmp_path)]) == 0
+
+
+def test_notes_index_is_up_to_date() -> None:
+    from rvsm.commands.statements import INDEX, index_markdown
+
+    assert INDEX.read_text() == index_markdown(), "run `rvsm statements --write-index`"
+
+
+def test_statements_cli(capsys) -> None:
+    assert main(["statements"]) == 0
+    assert "relu.critical_points" in capsys.readouterr().out
+    assert main(["statements", "--check", "relu.hessian_bound", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "verified"
+    assert main(["statements", "--check", "nope"]) == 2
+    assert "unknown statement" in capsys.readouterr().err

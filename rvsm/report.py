@@ -81,8 +81,39 @@ def _figure_relu_landscape(out: Path) -> str:
     return name
 
 
+def _figure_random_start(out: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from theory.geometry import angle
+
+    rng = np.random.default_rng(12)
+    deltas = np.linspace(0.0, np.pi / 2, 41)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for d, color in ((2, "C0"), (3, "C1"), (10, "C2"), (50, "C3")):
+        formula = [float(relu.random_start_probability(float(x), d)) for x in deltas]
+        ang = angle(rng.standard_normal((200_000, d)), np.eye(d)[0])
+        sampled = [float(np.mean(ang > np.pi - x)) for x in deltas]
+        ax.plot(deltas, formula, color=color, label=f"d = {d}: (1/2) I_(sin^2 delta)((d-1)/2, 1/2)")
+        ax.plot(deltas[::4], sampled[::4], "o", color=color, ms=4)
+    ax.plot(deltas, deltas / np.pi, "k--", lw=1, label="delta / pi")
+    ax.set_xlabel("delta")
+    ax.set_ylabel("P[angle(w0, w*) > pi - delta]")
+    ax.set_title("Bad random starts: formula (lines) vs 2e5 samples (dots)")
+    ax.legend(fontsize=7)
+    name = "random_start_probability.png"
+    fig.savefig(out / f".{name}.tmp.png")
+    plt.close(fig)
+    os.replace(out / f".{name}.tmp.png", out / name)
+    return name
+
+
 FIGURES: list[tuple[str, Callable[[Path], str]]] = [
     ("The ReLU loss in the plane of w and w*, with its critical points", _figure_relu_landscape),
+    ("Probability that a uniform start is within delta of the bad direction -w*",
+     _figure_random_start),
 ]
 
 

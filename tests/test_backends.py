@@ -68,3 +68,17 @@ def test_torch_autograd_through_compiled() -> None:
     expected = 2 * torch.sin(tt.detach() / 2) ** 2  # = 1 - cos t, without its cancellation
     # Derivative of the float64 Horner series vs the exact derivative: a few ulp.
     assert torch.allclose(tt.grad, expected, rtol=1e-12, atol=0)
+
+
+def test_irrational_constants_keep_float32_and_work_in_torch() -> None:
+    c = Compiled((x,), sp.sqrt(2) * x + sp.exp(sp.Rational(1, 2)) + sp.pi)
+    got = c(np.array([1.0], dtype=np.float32))
+    assert got.dtype == np.float32
+    expected = np.sqrt(2.0) + np.exp(0.5) + np.pi
+    assert abs(float(got[0]) - expected) <= 4 * np.finfo(np.float32).eps * expected
+    torch = pytest.importorskip("torch")
+    out = c(torch.ones(1, dtype=torch.float64))
+    assert out.dtype == torch.float64 and abs(float(out[0]) - expected) <= 4e-16 * expected
+    with mpmath.mp.workdps(40):
+        exact = mpmath.sqrt(2) + mpmath.exp(mpmath.mpf(1) / 2) + mpmath.pi
+        assert abs(c.mp(mpmath.mpf(1)) - exact) < mpmath.mpf(10) ** -38

@@ -104,6 +104,19 @@ def namespace(*arrays: Any) -> Any:
     return array_namespace(*arrs)
 
 
+def _weak_constants(expr: sp.Expr) -> sp.Expr:
+    """Replace irrational constant subexpressions (``sqrt(2)``, ``exp(1/2)``...) by floats.
+
+    The NumPy printer writes ``numpy.sqrt(2)``, a float64 *scalar* that promotes float32
+    arrays, and ``torch.sqrt(2)`` is a TypeError; a Python float literal is a weak scalar
+    in both.  The mpmath backend keeps the exact constants (evaluated at working precision).
+    """
+    return expr.replace(
+        lambda e: e.is_number and not e.is_Atom and e.is_real is True,
+        lambda e: sp.Float(e.evalf(30), 30),
+    )
+
+
 @dataclass(frozen=True)
 class Compiled:
     """A SymPy expression in named scalar arguments, callable on every backend.
@@ -121,11 +134,13 @@ class Compiled:
     def _get(self, kind: str) -> Callable[..., Any]:
         fn = self._cache.get(kind)
         if fn is None:
+            expr = self.expr
             if kind == "mpmath":
                 modules: list[Any] = [_MP_PRIMITIVES, "mpmath"]
             else:
                 modules = [_ARRAY_PRIMITIVES, kind]
-            fn = sp.lambdify(self.args, self.expr, modules=modules, cse=True)
+                expr = _weak_constants(expr)
+            fn = sp.lambdify(self.args, expr, modules=modules, cse=True)
             self._cache[kind] = fn
         return fn
 

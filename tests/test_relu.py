@@ -442,3 +442,17 @@ def test_random_start_probability_against_sampling(d: int, delta: float) -> None
 def test_t_minus_sin_appears_only_through_the_stable_form() -> None:
     assert relu.loss_stable_expr().has(t_minus_sin)
     assert not relu.loss_expr().has(t_minus_sin)
+
+
+def test_teacher_precomputation_gives_identical_results() -> None:
+    rng = np.random.default_rng(21)
+    w, ws = rng.standard_normal((32, 7)), rng.standard_normal((32, 7))
+    w[0] = 0.0
+    tch = relu.teacher(ws)
+    with np.errstate(invalid="ignore"):
+        for fn in (relu.loss, relu.grad):
+            a, b = fn(w, ws, 3), fn(w, tch, 3)
+            assert np.array_equal(a, b, equal_nan=True)
+    assert np.array_equal(relu.hessian(w[1:], ws[1:], 3), relu.hessian(w[1:], relu.teacher(ws[1:]), 3))
+    with pytest.raises(ValueError, match="w_star must be nonzero"):
+        relu.teacher(np.zeros((1, 3)))

@@ -28,14 +28,17 @@ import mpmath
 
 from theory.backends import namespace
 
-__all__ = ["norm", "unit", "angle", "angle_mp", "norm_mp"]
+__all__ = ["norm", "unit", "norm_unit", "angle", "unit_angle", "angle_mp", "norm_mp"]
 
 
-def _scaled(x: Any) -> tuple[Any, Any]:
-    """``(x / max|x|, max|x|)`` along the last axis (NaN rows where x = 0)."""
+def norm_unit(x: Any) -> tuple[Any, Any]:
+    """``(|x|, x/|x|)`` along the last axis in one pass (the unit is NaN where ``x = 0``)."""
     xp = namespace(x)
     big = xp.max(xp.abs(x), axis=-1, keepdims=True)
-    return x / big, big
+    safe = xp.where(big > 0, big, xp.ones_like(big))
+    xs = x / safe
+    n = xp.linalg.vector_norm(xs, axis=-1, keepdims=True)
+    return safe[..., 0] * n[..., 0], xs / n
 
 
 def norm(x: Any) -> Any:
@@ -48,18 +51,20 @@ def norm(x: Any) -> Any:
 
 def unit(x: Any) -> Any:
     """``x / |x|`` along the last axis; NaN rows where ``x = 0``."""
-    xp = namespace(x)
-    xs, _ = _scaled(x)
-    return xs / xp.linalg.vector_norm(xs, axis=-1, keepdims=True)
+    return norm_unit(x)[1]
+
+
+def unit_angle(uh: Any, vh: Any) -> Any:
+    """Angle in ``[0, pi]`` between rows of *unit* vectors ``uh`` and ``vh``."""
+    xp = namespace(uh, vh)
+    return 2 * xp.atan2(
+        xp.linalg.vector_norm(uh - vh, axis=-1), xp.linalg.vector_norm(uh + vh, axis=-1)
+    )
 
 
 def angle(u: Any, v: Any) -> Any:
     """Angle in ``[0, pi]`` between the rows of ``u`` and ``v`` (broadcast); NaN for a zero row."""
-    xp = namespace(u, v)
-    uh, vh = unit(u), unit(v)
-    return 2 * xp.atan2(
-        xp.linalg.vector_norm(uh - vh, axis=-1), xp.linalg.vector_norm(uh + vh, axis=-1)
-    )
+    return unit_angle(unit(u), unit(v))
 
 
 def norm_mp(x: Sequence[Any]) -> Any:

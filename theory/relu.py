@@ -48,7 +48,7 @@ from theory._validate import (
     to_mpf_vector,
 )
 from theory.backends import Compiled, namespace, t_minus_sin  # noqa: F401 - Compiled re-exported
-from theory.geometry import angle, angle_mp, norm, norm_mp, unit
+from theory.geometry import angle_mp, norm, norm_mp, norm_unit, unit_angle
 
 __all__ = [
     "k", "r", "s", "t", "m",
@@ -56,6 +56,7 @@ __all__ = [
     "hessian_eigenvalues_expr", "critical_points", "lipschitz_expr",
     "lipschitz_bound", "angle_monotone_step_bound", "random_start_probability",
     "loss", "grad", "hessian", "hessian_eigen", "loss_mp", "grad_mp", "HessianEigen",
+    "Teacher", "teacher",
 ]
 
 k = sp.Symbol("k", positive=True, integer=True)
@@ -307,20 +308,52 @@ def _kernels() -> dict[str, Compiled]:
     }
 
 
+class Teacher(NamedTuple):
+    r"""A teacher vector with its norm and direction precomputed (:func:`teacher`).
+
+    Every array function of this module accepts a :class:`Teacher` wherever it takes
+    ``w_star``; repeated evaluations at one teacher (the simulator's loop) then skip
+    recomputing :math:`|w^*|` and :math:`\hat w^*`.
+    """
+
+    vector: Any
+    norm: Any
+    unit: Any
+
+
+def teacher(w_star: Any, *, validate: bool = True) -> Teacher:
+    r"""Precompute :math:`|w^*|` and :math:`\hat w^*` for rows of ``w_star``."""
+    if isinstance(w_star, Teacher):
+        return w_star
+    if validate:
+        check_finite_array("w_star", w_star)
+        check_nonzero_rows("w_star", w_star)
+    nn, uu = norm_unit(w_star)
+    return Teacher(w_star, nn, uu)
+
+
 def _check_arrays(w: Any, w_star: Any, k_: Any) -> int:
-    check_same_length("w", w, "w_star", w_star)
+    ws = w_star.vector if isinstance(w_star, Teacher) else w_star
+    check_same_length("w", w, "w_star", ws)
     check_finite_array("w", w)
-    check_finite_array("w_star", w_star)
-    check_nonzero_rows("w_star", w_star)
+    check_finite_array("w_star", ws)
+    check_nonzero_rows("w_star", ws)
     return check_k(k_)
 
 
-def _scalars(w: Any, w_star: Any) -> tuple[Any, Any, Any]:
-    xp = namespace(w, w_star)
-    rr, ss = norm(w), norm(w_star)
+def _plane(w: Any, w_star: Any) -> tuple[Any, Any, Any, Any, Teacher]:
+    """``(r, s, t, w_unit, teacher)``; ``w_unit`` is NaN where ``w = 0``."""
+    tch = teacher(w_star, validate=False)
+    xp = namespace(w, tch.vector)
+    rr, uh = norm_unit(w)
     # At w = 0 the angle is undefined but enters only multiplied by r = 0: measure it
     # against w* itself there (t = 0) rather than produce and then mask a NaN.
-    tt = angle(xp.where(rr[..., None] > 0, w, w_star), w_star)
+    tt = unit_angle(xp.where(rr[..., None] > 0, uh, tch.unit), tch.unit)
+    return rr, tch.norm, tt, uh, tch
+
+
+def _scalars(w: Any, w_star: Any) -> tuple[Any, Any, Any]:
+    rr, ss, tt, _, _ = _plane(w, w_star)
     return rr, ss, tt
 
 
@@ -344,12 +377,12 @@ def grad(w: Any, w_star: Any, k: int, *, validate: bool = True) -> Any:
     """
     if validate:
         k = _check_arrays(w, w_star, k)
-    rr, ss, tt = _scalars(w, w_star)
+    rr, ss, tt, uh, tch = _plane(w, w_star)
     kern = _kernels()
     a0 = kern["A0"](k, rr, ss, tt) + 0 * rr
     a1s = kern["A1"](k, rr, ss, tt) * ss
     b_ = kern["B"](k, rr, ss, tt)
-    return a0[..., None] * w - a1s[..., None] * unit(w) - b_[..., None] * w_star
+    return a0[..., None] * w - a1s[..., None] * uh - b_[..., None] * tch.vector
 
 
 class HessianEigen(NamedTuple):
@@ -373,9 +406,9 @@ def hessian_eigen(w: Any, w_star: Any, k: int, *, validate: bool = True) -> Hess
     if validate:
         k = _check_arrays(w, w_star, k)
     xp = namespace(w, w_star)
-    rr, ss, tt = _scalars(w, w_star)
+    rr, ss, tt, w_dir, tch = _plane(w, w_star)
     kern = _kernels()
-    w_dir, ws_dir = unit(w), unit(w_star)
+    ws_dir = tch.unit
     inplane = xp.sum(w_dir * ws_dir, axis=-1, keepdims=True) * w_dir - ws_dir
     n_len = norm(inplane)[..., None]
     normal = xp.where(n_len > 0, inplane / xp.where(n_len > 0, n_len, 1.0), 0.0 * inplane)

@@ -49,7 +49,7 @@ def test_simulate_options_and_human_output(capsys, tmp_path) -> None:
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "rvscgd on the binary model, penalty tl1, online gradient, 2 run(s)" in text
-    assert "run 1:" in text and f"saved: {path}" in text
+    assert "distinct end point(s)" in text and "run(s) [" in text and f"saved: {path}" in text
     back = Result.load(path)
     assert back.params["penalty_params"] == {"a": 2.0} and back.params["lam"] == [0.01, 0.02]
     np.testing.assert_allclose(np.linalg.norm(back.w, axis=1), 1.0, rtol=1e-6)  # float32

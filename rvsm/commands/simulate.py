@@ -126,7 +126,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fmt_vec(v: Any) -> str:
-    return "[" + ", ".join(f"{x:.6g}" for x in v) + "]"
+    return "[" + ", ".join(f"{x + 0.0:.6g}" for x in v) + "]"  # + 0.0: no "-0"
+
+
+def _fmt_runs(runs: list[int]) -> str:
+    shown = ", ".join(str(b) for b in runs[:8])
+    return f"[{shown}{', ...' if len(runs) > 8 else ''}]"
 
 
 def _print_summary(result: Any, out: str | None) -> None:
@@ -136,13 +141,20 @@ def _print_summary(result: Any, out: str | None) -> None:
           f"{p['dtype']} on {p['device']}, {result.elapsed_s:.2f} s")
     counts = {s: result.status.count(s) for s in ("converged", "max_iters", "failed")}
     print("status: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    # Runs that end at the same u (to 6 significant digits) are listed once, with a count:
+    # the distinct limits and how many starts reach each is what a reader looks for.
+    groups: dict[tuple[str, str], list[int]] = {}
     for b in range(result.runs):
-        line = (f"run {b}: {result.status[b]}, loss {result.final('loss')[b]:.6g}, "
+        groups.setdefault((result.status[b], _fmt_vec(result.u[b])), []).append(b)
+    print(f"{len(groups)} distinct end point(s):")
+    for (status, u_txt), runs in sorted(groups.items(), key=lambda g: -len(g[1])):
+        b = runs[0]
+        line = (f"{len(runs)} run(s) {_fmt_runs(runs)}: {status}, loss {result.final('loss')[b]:.6g}, "
                 f"angle {result.final('angle')[b]:.6g}, nnz(u) {int(result.final('nnz')[b])}")
-        if result.status[b] == "failed":
+        if status == "failed":
             line += f" (non-finite at step {result.failed_step[b]})"
         print(line)
-        print(f"  u = {_fmt_vec(result.u[b])}")
+        print(f"  u = {u_txt}")
         print(f"  w = {_fmt_vec(result.w[b])}")
     if out:
         print(f"saved: {out}")

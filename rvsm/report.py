@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,33 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from sim.results import atomic_write, jsonable
 from theory import __version__, relu
 from theory.statements import Evidence, Statement, load_all
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, bool | int | str) or x is None:
-        return x
-    if isinstance(x, float | np.floating):
-        return float(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    return str(x)
+def _json(obj: Any, indent: int | None = 2) -> bytes:
+    """JSON of evidence: NumPy and NaN handled by :func:`sim.results.jsonable`, the rest
+    (SymPy expressions, mpf) by their text."""
+    return json.dumps(jsonable(obj), indent=indent, default=str).encode()
 
 
 def _figure_relu_landscape(out: Path) -> str:
@@ -142,14 +123,13 @@ def write_report(out: Path, profile: str = "quick", progress: bool = True) -> in
         rows.append({"name": name, "status": status, "source": st.source, "note": st.note,
                      "hypotheses": st.hypotheses, "conclusion": st.conclusion,
                      "seconds": round(secs, 3),
-                     "evidence": _jsonable({**ev.details, "counterexample": ev.counterexample})})
-        _atomic_write(out / "summary.json", json.dumps(
-            {"version": __version__, "profile": profile, "partial": True, "statements": rows},
-            indent=2).encode())
+                     "evidence": {**ev.details, "counterexample": ev.counterexample}})
+        atomic_write(out / "summary.json", _json(
+            {"version": __version__, "profile": profile, "partial": True, "statements": rows}))
     figures = [(caption, fn(out)) for caption, fn in FIGURES]
     summary = {"version": __version__, "profile": profile, "statements": rows}
-    _atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode())
-    _atomic_write(out / "report.md", _markdown(rows, figures, profile).encode())
+    atomic_write(out / "summary.json", _json(summary))
+    atomic_write(out / "report.md", _markdown(rows, figures, profile).encode())
     return sum(r["status"] == "failed" for r in rows)
 
 
@@ -167,7 +147,7 @@ def _markdown(rows: list[dict[str, Any]], figures: list[tuple[str, str]], profil
         lines += ["", f"## `{r['name']}` — {r['status']}", "",
                   f"- hypotheses: {r['hypotheses']}", f"- conclusion: {r['conclusion']}",
                   f"- time: {r['seconds']} s", "", "```json",
-                  json.dumps(r["evidence"], indent=2), "```"]
+                  _json(r["evidence"]).decode(), "```"]
     lines += ["", "## Figures", ""]
     lines += [f"![{cap}]({name})\n\n*{cap}*\n" for cap, name in figures]
     return "\n".join(lines) + "\n"

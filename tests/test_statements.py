@@ -14,10 +14,11 @@ from hypothesis import given, settings
 
 import rvsm.report
 from rvsm.cli import main
+from rvsm.report import load_registry
 from tests.conftest import examples
-from theory.statements import Evidence, Statement, load_all
+from theory.statements import Evidence, Statement
 
-REGISTRY = load_all()
+REGISTRY = load_registry()
 HOLDS = sorted(n for n, s in REGISTRY.items() if s.expected == "holds")
 SEARCHED = sorted(n for n in HOLDS if REGISTRY[n].domain is not None)
 REFUTED = sorted(n for n, s in REGISTRY.items() if s.expected == "refuted")

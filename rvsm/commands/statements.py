@@ -46,7 +46,7 @@ def index_markdown() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rvsm.report import _jsonable, load_registry
+    from rvsm.report import _json, load_registry
 
     reg = load_registry()
     if args.write_index:
@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"unknown statement {args.check!r}; `rvsm statements` lists them")
         status, ev = reg[args.check].run(args.profile)
         out = {"name": args.check, "status": status,
-               "evidence": _jsonable({**ev.details, "counterexample": ev.counterexample})}
-        print(json.dumps(out, indent=None if args.json else 2))
+               "evidence": {**ev.details, "counterexample": ev.counterexample}}
+        print(_json(out, indent=None if args.json else 2).decode())
         return 1 if status == "failed" else 0
     rows = [{"name": n, "source": s.source, "expected": s.expected, "note": s.note,
              "hypotheses": s.hypotheses, "conclusion": s.conclusion} for n, s in sorted(reg.items())]

@@ -38,7 +38,9 @@ def norm_unit(x: Any) -> tuple[Any, Any]:
     safe = xp.where(big > 0, big, xp.ones_like(big))
     xs = x / safe
     n = xp.linalg.vector_norm(xs, axis=-1, keepdims=True)
-    return safe[..., 0] * n[..., 0], xs / n
+    # Zero rows: NaN by choice, without a 0/0 (and its warning) on the way.
+    uh = xp.where(n > 0, xs / xp.where(n > 0, n, xp.ones_like(n)), xp.full_like(xs, float("nan")))
+    return safe[..., 0] * n[..., 0], uh
 
 
 def norm(x: Any) -> Any:

@@ -91,10 +91,103 @@ def _figure_random_start(out: Path) -> str:
     return name
 
 
+def _save(fig: Any, out: Path, name: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(out / f".{name}.tmp.png")
+    plt.close(fig)
+    os.replace(out / f".{name}.tmp.png", out / name)
+    return name
+
+
+def _figure_trajectories(out: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import sim
+    from theory.limits import fixed_points
+
+    w_star, k, lam, beta, eta = np.array([1.0, 0.5, 0.0, -0.3]), 4, 0.05, 1.0, 0.5
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
+    for pen, color in (("l1", "C0"), ("l0", "C1"), ("tl1", "C2")):
+        params = {"a": 1.0} if pen == "tl1" else {}
+        fs = fixed_points("relu", w_star, k, pen, lam, beta, eta=eta, **params)
+        limits = np.array([fp.u_bar for fp in fs if fp.attracting], dtype=float)
+        res = sim.run(w_star=w_star, runs=16, seed=3, k=k, lam=lam, beta=beta, eta=eta,
+                      penalty=pen, penalty_params=params, iters=400, record_every=1)
+        # distance of u_t to the nearest attracting fixed point reported by the calculator
+        u_final = res.u
+        nearest = np.argmin(np.max(np.abs(u_final[:, None] - limits[None]), -1), axis=1)
+        steps = res.trace_steps
+        lag = res.traces["lagrangian"]
+        for b in range(res.runs):
+            axes[1].semilogy(steps, lag[:, b] - lag[-1, b] + 1e-16, color=color, alpha=0.3)
+        axes[0].plot(steps, res.traces["angle_u"], color=color, alpha=0.3)
+        for j in set(nearest.tolist()):
+            axes[0].axhline(float(fs[[i for i, fp in enumerate(fs) if fp.attracting][j]].angle),
+                            color=color, ls="--", lw=0.8)
+        axes[0].plot([], [], color=color, label=f"{pen}: {len(limits)} attracting limit(s)")
+    axes[0].set_xlabel("step")
+    axes[0].set_ylabel("angle(u_t, w*)")
+    axes[0].set_title("16 random starts; dashed: calculator's limits")
+    axes[0].legend(fontsize=8)
+    axes[1].set_xlabel("step")
+    axes[1].set_ylabel("L_beta(u_t, w_t) - final value")
+    axes[1].set_title("L_beta decreases monotonically (eta below the bound)")
+    fig.suptitle(f"RVSM, w* = {w_star.tolist()}, k = {k}, lam = {lam}, beta = {beta}, eta = {eta}")
+    fig.tight_layout()
+    return _save(fig, out, "trajectories.png")
+
+
+def _figure_bound_tightness(out: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from theory.limits import fixed_points
+
+    rng = np.random.default_rng(4)
+    rows = {"relu": [], "binary": []}
+    for _ in range(60):
+        d = int(rng.integers(3, 8))
+        w_star = rng.standard_normal(d) * (rng.random(d) > 0.3)
+        if not np.any(w_star):
+            continue
+        k, lam, beta = int(rng.integers(1, 6)), float(rng.uniform(0.001, 0.05)), 1.0
+        for model in rows:
+            try:
+                fs = fixed_points(model, w_star, k, "l1", lam, beta, eta=0.5)
+            except ValueError:
+                continue
+            for fp in fs:
+                if fp.good and fp.bound.holds:
+                    rows[model].append((fp.bound.w_bound, fp.bound.w_dist))
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+    for model, color in (("relu", "C0"), ("binary", "C3")):
+        if rows[model]:
+            b, a = np.array(rows[model]).T
+            ax.loglog(b, a, "o", color=color, ms=4, alpha=0.7,
+                      label=f"{model}: median actual/bound {np.median(a / b):.2f}")
+    lim = ax.get_xlim()
+    ax.plot(lim, lim, "k--", lw=1, label="actual = bound")
+    ax.set_xlabel("bound on |w_bar - w*| (binary: to w*^)")
+    ax.set_ylabel("actual |w_bar - w*|")
+    ax.set_title("Error bounds against the actual distance, l1, random instances")
+    ax.legend(fontsize=8)
+    return _save(fig, out, "bound_tightness.png")
+
+
 FIGURES: list[tuple[str, Callable[[Path], str]]] = [
     ("The ReLU loss in the plane of w and w*, with its critical points", _figure_relu_landscape),
     ("Probability that a uniform start is within delta of the bad direction -w*",
      _figure_random_start),
+    ("RVSM trajectories against the calculator's limits, and L_beta over time",
+     _figure_trajectories),
+    ("Error bounds against the actual distance of the limit to the teacher",
+     _figure_bound_tightness),
 ]
 
 

@@ -121,15 +121,40 @@ def _make(name: str, x: np.ndarray, y: np.ndarray, test_fraction: float, split_s
                    info)
 
 
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray, str]:
+    """Images ``(1797, 8, 8)`` and labels of scikit-learn's digits.
+
+    Read straight from the data file inside the installed scikit-learn package
+    (``sklearn/datasets/data/digits.csv.gz``, the file ``load_digits`` parses: 64 pixels then
+    the label per row), located without importing scikit-learn (that import costs seconds);
+    ``sklearn.datasets.load_digits`` itself if the file is not where expected.  Equality of
+    the two is tested (``tests/test_experiments.py``).
+    """
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        raise ValueError("the digits dataset needs scikit-learn installed")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    if path.is_file():
+        with gzip.open(path) as fh:
+            arr = np.loadtxt(fh, delimiter=",")
+        if arr.ndim == 2 and arr.shape[1] == 65:
+            return arr[:, :-1].reshape(-1, 8, 8), arr[:, -1].astype(np.int64), str(path)
+    from sklearn import datasets  # pragma: no cover - layout of scikit-learn changed
+
+    bunch = datasets.load_digits()  # pragma: no cover
+    return bunch.images, bunch.target, "sklearn.datasets.load_digits"  # pragma: no cover
+
+
 def load_digits(*, test_fraction: float = 0.25, split_seed: int = 0,
                 limit: int | None = None) -> Dataset:
-    """The scikit-learn digits (offline: the file ships with the package)."""
-    from sklearn import datasets
-
-    bunch = datasets.load_digits()
-    x = _as_images(bunch.images, None)
-    return _make("digits", x, bunch.target, test_fraction, split_seed, limit,
-                 {"source": "sklearn.datasets.load_digits"})
+    """The scikit-learn digits (offline: the file ships with the package).  ``limit``: keep a
+    stratified subset of about ``limit`` samples (each class's share rounded)."""
+    images, target, source = _digits_arrays()
+    return _make("digits", _as_images(images, None), target, test_fraction, split_seed, limit,
+                 {"source": source})
 
 
 def load_npz(path: str | Path, *, image_shape: tuple[int, int] | None = None,

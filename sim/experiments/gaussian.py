@@ -55,9 +55,21 @@ def gaussian_trial(w_star: Any, k: int, penalty: str, beta: float, *, eta: float
 
 def check_rule(w_star: Any, k: int, penalty: str, beta: float, target: float, *,
                lam0: float = 0.01, eta: float = 0.5, a: float | None = None, seed: int = 0,
-               max_trials: int = 20, u_tol: float = 1e-6) -> dict[str, Any]:
+               max_trials: int = 20, u_tol: float = 1e-6, enumeration: str = "auto"
+               ) -> dict[str, Any]:
     """Run the rule (exact target: tolerance below 1/d) with the simulator as trainer, and
-    compare with the fixed-point calculator at the chosen lambda (see the module docstring)."""
+    compare with the fixed-point calculator at the chosen lambda (see the module docstring).
+
+    Keys of the answer: ``in_exact_set`` (the simulated sparsity is the sparsity of one of the
+    calculator's fixed points at the rule's lambda, to 1e-12); ``match`` (the simulated ``u``
+    is within ``u_tol`` of one of them; ``enumeration_complete`` says whether the calculator
+    listed every fixed point: l0/TL1 with ``enumeration="auto"`` and large ``d`` list only
+    nested supports, and the simulator may reach a non-nested one); for l1
+    ``sparsity_principal`` (the exact map: sparsity of the principal fixed point at the rule's
+    lambda) and ``in_exact_interval`` (the rule's lambda is at least the exact smallest lambda
+    ``lam_exact_min`` reaching the target, and the principal sparsity there equals the one at
+    ``lam_exact_min``: the rule's lambda lies in the exact map's interval of that sparsity,
+    the map being nondecreasing)."""
     from theory.limits import fixed_points
     from theory.limits import select_lambda as exact_select
 
@@ -69,8 +81,10 @@ def check_rule(w_star: Any, k: int, penalty: str, beta: float, target: float, *,
         beta=beta, lam0=lam0, tol=0.25 / d, max_trials=max_trials)
     best = next(t for t in sel.trials if t.lam == sel.lam)
     u_sim = best.extra["u"]
-    fps = fixed_points("relu", ws, k, penalty, sel.lam, beta,
-                       **({"a": pen.a} if penalty == "tl1" else {})).fixed_points
+    fset = fixed_points("relu", ws, k, penalty, sel.lam, beta, enumeration=enumeration,
+                        max_patterns=10**6 if enumeration == "exhaustive" else 256,
+                        **({"a": pen.a} if penalty == "tl1" else {}))
+    fps = fset.fixed_points
     dists = [float(np.max(np.abs(np.asarray(f.u_bar, dtype=np.float64) - u_sim))) for f in fps]
     j = int(np.argmin(dists)) if dists else -1
     match = j >= 0 and dists[j] <= u_tol
@@ -81,12 +95,16 @@ def check_rule(w_star: Any, k: int, penalty: str, beta: float, target: float, *,
         "path": [(t.lam, t.sparsity, how) for t, how in zip(sel.trials, sel.steps)],
         "fixed_points": len(fps), "u_dist": dists[j] if dists else None,
         "sparsity_exact": fps[j].sparsity if j >= 0 else None, "match": bool(match),
+        "in_exact_set": any(abs(f.sparsity - sel.sparsity) <= 1e-12 for f in fps),
+        "enumeration_complete": bool(fset.complete),
     }
     if penalty == "l1":
-        ex = exact_select("relu", ws, k, "l1", beta, target)
-        nxt = exact_select("relu", ws, k, "l1", beta, min(1.0, target + 1.0 / d))
-        out.update(lam_exact_min=ex.lam, lam_exact_next=nxt.lam,
-                   in_exact_interval=bool(ex.lam is not None and nxt.lam is not None
-                                          and ex.lam <= sel.lam * (1 + 1e-9)
-                                          and sel.lam < nxt.lam))
+        from theory.limits import sparsity_path
+
+        wl = ws.tolist()
+        out["sparsity_principal"] = sparsity_path("relu", wl, k, "l1", [sel.lam], beta)[0].principal
+        ex = exact_select("relu", wl, k, "l1", beta, target)
+        out.update(lam_exact_min=ex.lam,
+                   in_exact_interval=bool(ex.lam is not None and ex.lam <= sel.lam * (1 + 1e-9)
+                                          and out["sparsity_principal"] == ex.sparsity))
     return out

@@ -24,7 +24,9 @@ fixed seed, or any map ``lam -> (sparsity of u, w)``):
    that count (so that the proposal has a margin on both sides).  It assumes that :math:`w`
    does not move when :math:`\lambda` changes, which holds only locally: it is used only if
    the trial is not degenerate (:math:`0 < s_k < 1`), the proposal lies strictly inside the
-   bracket, within a factor :data:`LOCAL` = 4 of :math:`\lambda_k`, and was not tried before.
+   bracket, within a factor :data:`LOCAL` = 4 of :math:`\lambda_k`, was not tried before,
+   and the previous characterisation step (if the previous step was one) at least halved the
+   distance to the target (otherwise it overshoots back and forth: seen on real data).
 4. *Safeguard* otherwise: with both bracket ends known, the secant (regula falsi) point of
    :math:`s` against :math:`\log\lambda` between them, kept within the middle 60% of the
    bracket in :math:`\log\lambda` (so the bracket shrinks by at least 20% per trial); with one
@@ -190,7 +192,9 @@ def select_lambda(trial: Callable[[float], Trial], target: float, *, penalty: Pe
                 lo = tr
         elif hi is None or tr.lam < hi.lam:
             hi = tr
-        nxt, how = _next(penalty, beta, tr, target, lo, hi, trials)
+        stalled = (len(trials) >= 2 and steps[-1] == "characterisation"
+                   and abs(tr.sparsity - target) > 0.5 * abs(trials[-2].sparsity - target))
+        nxt, how = _next(penalty, beta, tr, target, lo, hi, trials, stalled)
         if nxt is None:
             break
         lam = nxt
@@ -204,10 +208,10 @@ LOCAL = 4.0
 
 
 def _next(penalty: Penalty, beta: float, tr: Trial, target: float, lo: Trial | None,
-          hi: Trial | None, trials: list[Trial]) -> tuple[float | None, str]:
+          hi: Trial | None, trials: list[Trial], stalled: bool) -> tuple[float | None, str]:
     lo_l = lo.lam if lo is not None else 0.0
     hi_l = hi.lam if hi is not None else math.inf
-    if 0 < tr.sparsity < 1:
+    if 0 < tr.sparsity < 1 and not stalled:
         p = proposal(penalty, beta, tr, target)
         if (p is not None and lo_l < p < hi_l and tr.lam / LOCAL <= p <= tr.lam * LOCAL
                 and all(p != t.lam for t in trials)):

@@ -245,7 +245,7 @@ def _context(m: Method, layout: Layout, oracle: Callable[[torch.Tensor], torch.T
         model=None, penalty=pen, w_star=None, k=1,  # type: ignore[arg-type]
         lam=one * lam, beta=one * beta, eta=one * config.eta,
         prox=FlatProx(pen, lam / beta, layout, group=m.group, dtype=dtype),  # type: ignore[arg-type]
-        prox_pg=None, oracle=oracle, normalize=False,
+        prox_pg=None, oracle=oracle, normalize=False,  # type: ignore[arg-type]
         options=alg.PracticalOptions(config.momentum, config.weight_decay, per_epoch),
     )
 
@@ -298,14 +298,15 @@ def _prune(config: TrainConfig, data: Dataset, sparsity: float, seed: int, beta:
     amount = int(round(sparsity * layout.n_penalised))
     tprune.global_unstructured(targets, pruning_method=tprune.L1Unstructured, amount=amount)
     batches = _Batches(data.x_train.shape[0], config.batch_size, seed + 1)
-    opt = torch.optim.SGD(module.parameters(), lr=config.eta)
+    params = list(module.parameters())      # weight_orig (masked in forward) and biases
     steps = config.finetune_epochs * batches.per_epoch
-    for _ in range(steps):
+    for _ in range(steps):                  # plain SGD (torch.optim would import dynamo: 5 s)
         idx = batches.next()
-        opt.zero_grad()
         loss = nn.functional.cross_entropy(module(data.x_train[idx]), data.y_train[idx])
-        loss.backward()
-        opt.step()
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p.sub_(config.eta * g)
     for mod, pname in targets:
         tprune.remove(mod, pname)
     return layout.flatten(module), steps

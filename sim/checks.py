@@ -58,6 +58,8 @@ def _descent(p: dict[str, Any], enforce_step_bound: bool = True) -> Evidence:
     eta = p["frac"] * 2 / (relu.lipschitz_bound(m0, s, p["k"]) + p["beta"])
     if not enforce_step_bound:
         eta = p["frac"]
+    if not (np.isfinite(eta) and eta > 0):  # |w0| ~ 1e-300: L(m0) overflows, no usable step
+        return Evidence(True, {"skipped": f"no positive finite step (eta = {eta})"})
     res = _run(p, eta, 40)
     lag = res.traces["lagrangian"][:, 0]
     nw = res.traces["norm_w"][:, 0]
@@ -111,6 +113,8 @@ def _angle_monotone(p: dict[str, Any], model: str) -> Evidence:
     m0 = float(np.linalg.norm(p["w0"])) / 2
     bound = float(relu.angle_monotone_step_bound().subs(relu.k, p["k"]))
     eta = p["frac"] * min(bound, 2 / (relu.lipschitz_bound(m0, s, p["k"]) + p["beta"]))
+    if not (np.isfinite(eta) and eta > 0):
+        return Evidence(True, {"skipped": f"no positive finite step (eta = {eta})"})
     res = _run(p, eta, 60, model=model)
     ang = res.traces["angle"][:, 0]
     rise = float(np.max(np.diff(ang))) if np.all(np.isfinite(ang)) else np.inf

@@ -402,7 +402,9 @@ def test_plain_gd_below_the_step_bound_never_increases_the_angle(pair, kk, frac)
     for _ in range(5):
         w = w - eta * relu.grad(w, w_star, kk)
         now = angle(w, w_star)
-        assert now <= before + 16 * EPS64  # the angle's own absolute float64 accuracy
+        # Each angle carries an absolute error up to 16 eps * pi (tests/test_geometry.py), so
+        # two of them can differ by twice that where the exact angles are equal (t = pi).
+        assert now <= before + 32 * EPS64 * np.pi
         before = now
 
 

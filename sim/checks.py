@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import sim
 from theory import relu
+from theory.geometry import norm
 from theory.statements import Evidence, Statement, register
 from theory.statements.domains import nonzero_vectors
 
@@ -402,4 +403,59 @@ register(Statement(
     conclusion="the stationary distance of the iterates to the population limit scales as "
                "m^(-1/2)",
     source="derived", note="simulator.md", instance=_rate, domain=None, pinned=[{}],
+))
+
+
+# ---------------------------------------------------------------- the coordinatewise limit map
+
+def _coordinatewise(p: dict[str, Any]) -> Evidence:
+    r"""A long RVSM run's limit satisfies theory.md's coordinatewise map (independently of the
+    calculator): with :math:`\bar A, \bar B` of :func:`theory.limits.relu_coeffs` at the limit,
+    off the support :math:`(\bar A + \beta)\bar w_i = \bar B w^*_i`, on it
+    :math:`\bar A\bar w_i = \bar B w^*_i - \lambda P'(\bar u_i)` with :math:`P' = 0` (l0),
+    :math:`\operatorname{sgn}\bar u_i` (l1), :math:`\rho_a'(|\bar u_i|)\operatorname{sgn}\bar u_i`
+    (TL1, from SymPy).  Tolerance 1e-9 of the terms' size: the run stops at step norm 1e-14
+    and the map is a contraction there, so the limit is accurate to well below that."""
+    from theory.limits import relu_coeffs
+    from theory.limits._common import _tl1_kernels
+
+    w_star = np.asarray(p["w_star"], dtype=float)
+    pen, params, lam, beta = p["penalty"], PENALTY_PARAMS[p["penalty"]], p["lam"], p["beta"]
+    res = sim.run(w_star=w_star, w0=w_star, k=p["k"], lam=lam, beta=beta, eta=0.5,
+                  penalty=pen, penalty_params=params, iters=20000, tol=1e-14, record_every=50)
+    if res.status[0] != "converged":
+        return Evidence(True, {"skipped": f"run did not converge ({res.status[0]})"})
+    w, u = res.w[0], res.u[0]
+    r, s = float(norm(w)), float(norm(w_star))  # overflow/underflow-safe norms
+    if r == 0:
+        return Evidence(True, {"skipped": "the run ended at w = 0 (A is undefined there)"})
+    a_, b_ = relu_coeffs(r, s, float(res.final("angle")[0]), p["k"])
+    on = u != 0
+    if pen == "l1":
+        dp = np.sign(u)
+    elif pen == "tl1":
+        dp = np.sign(u) * _tl1_kernels()["d1"](np.float64(params["a"]), np.abs(u))
+    else:
+        dp = np.zeros_like(u)
+    lhs = np.where(on, a_ * w, (a_ + beta) * w)
+    rhs = np.where(on, b_ * w_star - lam * dp, b_ * w_star)
+    scale = float(np.max(np.abs(b_ * w_star)) + abs(a_) * r + beta * r + lam + 1e-300)
+    worst = float(np.max(np.abs(lhs - rhs))) / scale
+    return Evidence(worst <= 1e-9, {"max_relative_residual": worst, "A_bar": a_, "B_bar": b_,
+                                    "support": np.flatnonzero(on).tolist()})
+
+
+register(Statement(
+    name="rvsm.coordinatewise_limit_map",
+    hypotheses="ReLU RVSM, l1, l0 or TL1 (a = 1), a converged population run",
+    conclusion="the limit is a coordinatewise map of w* with two scalar unknowns: off the "
+               "support (A+beta) w_i = B w*_i; on it A w_i = B w*_i - lam P'(u_i)",
+    source="derived", note="limits.md", instance=_coordinatewise,
+    domain=lambda: st.integers(2, 5).flatmap(lambda d: st.fixed_dictionaries({
+        "w_star": nonzero_vectors(d), "k": st.integers(1, 6),
+        "penalty": st.sampled_from(sorted(PENALTY_PARAMS)), "lam": st.floats(0.0, 0.1),
+        "beta": st.floats(0.5, 2.0)})),
+    examples=15,
+    pinned=[{"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": pen, "lam": 0.05,
+             "beta": 1.0} for pen in ("l1", "l0", "tl1")],
 ))

@@ -114,20 +114,19 @@ def _figure_trajectories(out: Path) -> str:
     for pen, color in (("l1", "C0"), ("l0", "C1"), ("tl1", "C2")):
         params = {"a": 1.0} if pen == "tl1" else {}
         fs = fixed_points("relu", w_star, k, pen, lam, beta, eta=eta, **params)
-        limits = np.array([fp.u_bar for fp in fs if fp.attracting], dtype=float)
+        attracting = [fp for fp in fs if fp.attracting]
+        limits = np.array([fp.u_bar for fp in attracting], dtype=float)
         res = sim.run(w_star=w_star, runs=16, seed=3, k=k, lam=lam, beta=beta, eta=eta,
                       penalty=pen, penalty_params=params, iters=400, record_every=1)
-        # distance of u_t to the nearest attracting fixed point reported by the calculator
-        u_final = res.u
-        nearest = np.argmin(np.max(np.abs(u_final[:, None] - limits[None]), -1), axis=1)
+        # the attracting fixed point reported by the calculator nearest to each run's end
+        nearest = np.argmin(np.max(np.abs(res.u[:, None] - limits[None]), -1), axis=1)
         steps = res.trace_steps
         lag = res.traces["lagrangian"]
         for b in range(res.runs):
             axes[1].semilogy(steps, lag[:, b] - lag[-1, b] + 1e-16, color=color, alpha=0.3)
         axes[0].plot(steps, res.traces["angle_u"], color=color, alpha=0.3)
         for j in set(nearest.tolist()):
-            axes[0].axhline(float(fs[[i for i, fp in enumerate(fs) if fp.attracting][j]].angle),
-                            color=color, ls="--", lw=0.8)
+            axes[0].axhline(float(attracting[j].angle), color=color, ls="--", lw=0.8)
         axes[0].plot([], [], color=color, label=f"{pen}: {len(limits)} attracting limit(s)")
     axes[0].set_xlabel("step")
     axes[0].set_ylabel("angle(u_t, w*)")

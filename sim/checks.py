@@ -302,10 +302,10 @@ register(Statement(
 def _binary_limit(p: dict[str, Any]) -> Evidence:
     """Normalised RVSCGD (relu STE) from w0 = w*^ converges to the calculator's good fixed
     point (1e-9), which has no false support and satisfies the section-3 error bound."""
-    from theory.limits import fixed_points
+    from theory.limits import coarse_constants, fixed_points
 
     w_star = np.asarray(p["w_star"], dtype=float)
-    c = 1 / (p["k"] * np.sqrt(2 * np.pi))  # E g = c (w^ - w*^) for the relu STE
+    c = coarse_constants(p["k"])[1]  # E g = c (w^ - w*^) for the relu STE
     big_r = p["beta"] * np.sqrt(np.count_nonzero(w_star)) * (p["lam"] / p["beta"]) / c
     if big_r >= 1:
         return Evidence(True, {"skipped": f"R = {big_r:.3g} >= 1: outside the hypotheses"})

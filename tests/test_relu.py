@@ -192,13 +192,9 @@ def test_loss_float32_against_50_digits(pair, kk) -> None:
 
 
 def _grad_tolerance(w: np.ndarray, w_star: np.ndarray, kk: int, eps: float) -> float:
-    """Each entry of A w - B w* is a sum of terms bounded by
-    M = (2a|w| + (2b + k)|w*|)/k^2 + |w*|/k (|sin t| <= 1, 0 <= B <= 1/k); about 20 rounded
-    operations each carry O(eps) relative error, and the angle an absolute O(eps): 32 eps M."""
-    a_ = (kk**2 + (np.pi - 1) * kk) / (2 * np.pi)
-    b_ = (kk**2 - kk) / (2 * np.pi)
-    big = (2 * a_ * norm(w) + (2 * b_ + kk) * norm(w_star)) / kk**2 + norm(w_star) / kk
-    return 32 * eps * big
+    """About 20 rounded operations per entry, each O(eps) relative to the terms' size
+    (relu.grad_term_scale), and an absolute O(eps) error of the angle: 32 eps M."""
+    return 32 * eps * relu.grad_term_scale(w, w_star, kk)
 
 
 @given(teacher_student_pairs(), ks)

@@ -54,13 +54,14 @@ __all__ = [
     "k", "r", "s", "t", "m",
     "loss_expr", "loss_stable_expr", "a_coeff", "b_coeff", "grad_coeffs_expr", "grad_split_expr",
     "hessian_eigenvalues_expr", "critical_points", "lipschitz_expr",
-    "lipschitz_bound", "angle_monotone_step_bound", "random_start_probability",
+    "constants", "grad_term_scale", "lipschitz_bound", "angle_monotone_step_bound", "random_start_probability",
     "loss", "grad", "hessian", "hessian_eigen", "loss_mp", "grad_mp", "HessianEigen",
     "Teacher", "teacher",
 ]
 
 k = sp.Symbol("k", positive=True, integer=True)
 """Number of patches (the width of the hidden layer)."""
+_K = k  # the symbol, for functions whose argument ``k`` is the number
 r = sp.Symbol("r", positive=True)
 r""":math:`|w|`."""
 s = sp.Symbol("s", positive=True)
@@ -238,6 +239,22 @@ def lipschitz_expr() -> sp.Expr:
     lam_w, lam_n, _ = hessian_eigenvalues_expr()
     lam_min = lam_n.subs({t: sp.pi / 2, r: m})
     return sp.Max(lam_w, sp.simplify(-lam_min))
+
+
+def constants(k: int) -> tuple[float, float]:
+    """``(a, b)`` of :func:`a_coeff` and :func:`b_coeff` in float64 at ``k``."""
+    kk = check_k(k)
+    return float(a_coeff().subs(_K, kk)), float(b_coeff().subs(_K, kk))
+
+
+def grad_term_scale(w: Any, w_star: Any, k: int) -> float:
+    r"""A bound on the size of the terms of :math:`A w - B w^*` (float64 rounding scale).
+
+    :math:`M = (2a|w| + (2b + k)|w^*|)/k^2 + |w^*|/k`, using :math:`|\sin t| \le 1` and
+    :math:`0 \le B \le 1/k`; a float64 gradient carries an error of a few ``eps * M``.
+    """
+    a_, b_ = constants(k)
+    return float((2 * a_ * norm(w) + (2 * b_ + k) * norm(w_star)) / k**2 + norm(w_star) / k)
 
 
 def lipschitz_bound(m: float, w_star_norm: float, k: int) -> float:

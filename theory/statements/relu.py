@@ -16,13 +16,6 @@ NOTE = "relu_closed_form.md"
 EPS64 = float(np.finfo(np.float64).eps)
 
 
-def _grad_scale(w: np.ndarray, w_star: np.ndarray, k: int) -> float:
-    """Bound on the size of the terms of A w - B w* (see tests/test_relu.py::_grad_tolerance)."""
-    a_ = (k**2 + (np.pi - 1) * k) / (2 * np.pi)
-    b_ = (k**2 - k) / (2 * np.pi)
-    return float((2 * a_ * norm(w) + (2 * b_ + k) * norm(w_star)) / k**2 + norm(w_star) / k)
-
-
 # ---------------------------------------------------------------- closed form vs Monte Carlo
 
 _MC_INSTANCES = (
@@ -63,10 +56,9 @@ register(Statement(
 def _critical_points(p: tuple[np.ndarray, int]) -> Evidence:
     """The gradient vanishes at w* and (k >= 2) at -(b/a) w*, to float64 rounding."""
     w_star, k = p
-    a_ = (k**2 + (np.pi - 1) * k) / (2 * np.pi)
-    b_ = (k**2 - k) / (2 * np.pi)
+    a_, b_ = relu.constants(k)
     points = [w_star] + ([-(b_ / a_) * w_star] if k > 1 else [])
-    worst = max(float(np.max(np.abs(relu.grad(w, w_star, k)))) / _grad_scale(w, w_star, k)
+    worst = max(float(np.max(np.abs(relu.grad(w, w_star, k)))) / relu.grad_term_scale(w, w_star, k)
                 for w in points)
     kinds = {cp.kind: str(cp.scale) for cp in relu.critical_points()}
     return Evidence(worst <= 32 * EPS64, {"critical_points": kinds,

@@ -146,37 +146,115 @@ def _figure_bound_tightness(out: Path) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from theory.limits import fixed_points
+    from theory.statements.limits import bound_tightness_sample
 
-    rng = np.random.default_rng(4)
-    rows = {"relu": [], "binary": []}
-    for _ in range(60):
-        d = int(rng.integers(3, 8))
-        w_star = rng.standard_normal(d) * (rng.random(d) > 0.3)
-        if not np.any(w_star):
-            continue
-        k, lam, beta = int(rng.integers(1, 6)), float(rng.uniform(0.001, 0.05)), 1.0
-        for model in rows:
-            try:
-                fs = fixed_points(model, w_star, k, "l1", lam, beta, eta=0.5)
-            except ValueError:
-                continue
-            for fp in fs:
-                if fp.good and fp.bound.holds:
-                    rows[model].append((fp.bound.w_bound, fp.bound.w_dist))
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
+    markers = {"l1": "o", "l0": "s", "tl1": "^"}
     for model, color in (("relu", "C0"), ("binary", "C3")):
-        if rows[model]:
-            b, a = np.array(rows[model]).T
-            ax.loglog(b, a, "o", color=color, ms=4, alpha=0.7,
-                      label=f"{model}: median actual/bound {np.median(a / b):.2f}")
+        rows = bound_tightness_sample(model, 40, 4)["rows"]
+        for pen, marker in markers.items():
+            sel = [r for r in rows if r[0] == pen and r[2] > 0]
+            if sel:
+                b, a = np.array([(r[1], r[2]) for r in sel]).T
+                ax.loglog(b, a, marker, color=color, ms=4, alpha=0.6, mfc="none",
+                          label=f"{model} {pen}: median actual/bound {np.median(a / b):.2f}")
     lim = ax.get_xlim()
     ax.plot(lim, lim, "k--", lw=1, label="actual = bound")
     ax.set_xlabel("bound on |w_bar - w*| (binary: to w*^)")
     ax.set_ylabel("actual |w_bar - w*|")
-    ax.set_title("Error bounds against the actual distance, l1, random instances")
-    ax.legend(fontsize=8)
+    ax.set_title("Error bounds against the actual distance (statement\n"
+                 "limits.error_bound_tightness: 40 random instances per model, all branches)",
+                 fontsize=9)
+    ax.legend(fontsize=7)
     return _save(fig, out, "bound_tightness.png")
+
+
+LIMIT_MAP_PENALTIES: tuple[tuple[str, dict[str, float]], ...] = (
+    ("l1", {}), ("l0", {}), ("tl1", {"a": 1.0}))
+
+
+def _figure_limit_map(out: Path) -> str:
+    """w*_i -> (w_bar_i, u_bar_i) at the calculator's attracting fixed points (d = 81)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from theory.limits import fixed_points
+
+    w_star, k, lam, beta, eta = np.linspace(-2.0, 2.0, 81), 4, 0.05, 1.0, 0.5
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110, sharey=True)
+    for ax, (pen, params) in zip(axes, LIMIT_MAP_PENALTIES):
+        fs = fixed_points("relu", w_star, k, pen, lam, beta, eta=eta, outside=False, **params)
+        attracting = sorted((fp for fp in fs if fp.attracting), key=lambda fp: fp.lagrangian)
+        for fp in attracting[1:]:
+            ax.plot(w_star, np.array(fp.u_bar, dtype=float), color="0.75", lw=0.8)
+        if attracting:
+            best = attracting[0]
+            ax.plot(w_star, np.array(best.w_bar, dtype=float), "C0.", ms=4, label="w_bar")
+            ax.plot(w_star, np.array(best.u_bar, dtype=float), "C3-", lw=1.5,
+                    label=f"u_bar (smallest L_beta; sparsity {best.sparsity:.2f})")
+        ax.plot(w_star, w_star, "k:", lw=0.8, label="identity")
+        if len(attracting) > 1:
+            ax.plot([], [], color="0.75", label=f"u_bar of the other {len(attracting) - 1} "
+                                                 "attracting fixed points")
+        ax.set_title(f"{pen}{' a = 1' if params else ''}: {len(attracting)} attracting "
+                     "fixed point(s)", fontsize=10)
+        ax.set_xlabel("w*_i")
+        ax.legend(fontsize=7, loc="upper left")
+    axes[0].set_ylabel("limit coordinate (clipped to [-3.5, 3.5])")
+    axes[0].set_ylim(-3.5, 3.5)
+    fig.suptitle(f"The limit map of ReLU RVSM, w* = 81 points on [-2, 2], k = {k}, "
+                 f"lam = {lam}, beta = {beta}, eta = {eta} (calculator)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, out, "limit_map.png")
+
+
+def _figure_hysteresis(out: Path) -> str:
+    """Sparsity of every attracting fixed point against lam (calculator), with simulated
+    continuations: lam swept up, then down, each run warm-started at the previous limit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import sim
+    from theory.limits import sparsity_path
+
+    w_star = np.linspace(0.25, 2.0, 12) * np.where(np.arange(12) % 2, -1.0, 1.0)
+    k, beta, eta = 4, 1.0, 0.5
+    lams = np.geomspace(0.01, 1.0, 24)
+    pens: tuple[tuple[str, dict[str, float]], ...] = (("l1", {}), ("l0", {}), ("tl1", {"a": 0.25}))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110, sharey=True)
+    for ax, (pen, params) in zip(axes, pens):
+        path = sparsity_path("relu", w_star.tolist(), k, pen, lams.tolist(), beta,
+                             a=params.get("a"))
+        xs = [p.lam for p in path for _ in p.sparsities]
+        ys = [s for p in path for s in p.sparsities]
+        ax.semilogx(xs, ys, "o", color="0.6", ms=7, mfc="none",
+                    label="fixed points with positive curvature (calculator)")
+        w0, sweeps = w_star.copy(), {}
+        for name, grid in (("up", lams), ("down", lams[::-1])):
+            sps = []
+            for lam in grid:
+                res = sim.run(w_star=w_star, w0=w0, k=k, lam=float(lam), beta=beta, eta=eta,
+                              penalty=pen, penalty_params=params, iters=4000, tol=1e-12,
+                              record_every=50)
+                w0 = res.w[0]
+                sps.append(float(np.mean(res.u[0] == 0)))
+            sweeps[name] = (grid, sps)
+        ax.semilogx(*sweeps["up"], "C0.-", label="simulation, lam increasing (warm start)")
+        ax.semilogx(*sweeps["down"], "C3.--", label="simulation, lam decreasing (warm start)")
+        ax.set_title(f"{pen}{' a = ' + str(params['a']) if params else ''}", fontsize=10)
+        ax.set_xlabel("lam")
+    axes[0].legend(fontsize=7, loc="upper left")
+    axes[0].set_ylabel("sparsity of u")
+    fig.suptitle(f"Hysteresis: ReLU RVSM, d = 12, k = {k}, beta = {beta}, eta = {eta}. l0 and "
+                 "TL1 (a = 0.25) have several limits per lam and the path depends on the sweep's "
+                 "direction;\nl1 has one, except near total sparsity (A <= 0: limits.md)",
+                 fontsize=10)
+    fig.tight_layout()
+    return _save(fig, out, "hysteresis.png")
 
 
 EXPERIMENT = Path(__file__).resolve().parents[1] / "experiments" / "digits"
@@ -206,6 +284,9 @@ FIGURES: list[tuple[str, Callable[[Path], str]]] = [
      _figure_trajectories),
     ("Error bounds against the actual distance of the limit to the teacher",
      _figure_bound_tightness),
+    ("The limit map w* -> (w_bar, u_bar) for each penalty", _figure_limit_map),
+    ("Hysteresis branches: the limit's sparsity against lam, swept up and down",
+     _figure_hysteresis),
 ]
 
 

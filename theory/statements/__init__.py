@@ -130,7 +130,7 @@ def _describe(point: Any) -> Any:
 
 REGISTRY: dict[str, Statement] = {}
 
-_MODULES = ("theory.statements.relu", "theory.statements.binary")
+_MODULES = ("theory.statements.relu", "theory.statements.binary", "theory.statements.limits")
 """Modules that register statements; :func:`load_all` imports them (and ``sim.checks``
 when torch is available, which the report does)."""
 

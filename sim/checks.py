@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import sim
 from theory import relu
-from theory.geometry import norm
+from theory.geometry import angle, norm
 from theory.statements import Evidence, Statement, register
 from theory.statements.domains import nonzero_vectors
 
@@ -225,6 +225,62 @@ register(Statement(
 ))
 
 
+P1_QUOTE = ("no-overlap networks can be learned with high probability, and the iterative "
+            "weights converge to a global limit which is a transformation of the true weight "
+            "under a novel thresholding operation")
+
+
+def _p1_global_limit(p: dict[str, Any]) -> Evidence:
+    """P1's claim read literally: 256 runs from uniform random starts (radius |w*|) all converge
+    (step norm <= 1e-12), each end point satisfies the coordinatewise map (:func:`map_residual`
+    <= 1e-9), and they all end at one point (to 1e-6: far above the runs' accuracy, far below
+    the distance between distinct fixed points); the evidence gives the fraction of runs at
+    each distinct limit, the empirical 'probability' of each."""
+    w_star = np.asarray(p["w_star"], dtype=float)
+    pen, lam, beta = p["penalty"], p["lam"], p["beta"]
+    res = sim.run(w_star=w_star, runs=256, seed=p["seed"], k=p["k"], lam=lam, beta=beta,
+                  eta=0.5, penalty=pen, penalty_params=PENALTY_PARAMS[pen], iters=6000,
+                  tol=1e-12, record_every=100)
+    converged = np.array(res.status) == "converged"
+    worst = np.array([map_residual(w, u, w_star, p["k"], pen, lam, beta)[0]
+                      for w, u in zip(res.w, res.u)])
+    ends: dict[tuple[float, ...], int] = {}
+    for u in res.u:
+        key = tuple(np.round(u, 6))
+        ends[key] = ends.get(key, 0) + 1
+    limits = sorted(ends.items(), key=lambda kv: -kv[1])
+    ok = bool(converged.all() and np.all(worst <= 1e-9) and len(ends) == 1)
+    return Evidence(ok, {
+        "runs": res.runs, "converged_fraction": float(converged.mean()),
+        "max_map_residual": float(np.nanmax(worst)),
+        "distinct_limits": len(ends),
+        "limits_by_fraction": [{"u_bar": list(key), "fraction": n / res.runs,
+                                "angle": float(angle(np.array(key), w_star))}
+                               for key, n in limits[:6]]})
+
+
+register(Statement(
+    name="p1.global_limit_from_random_starts",
+    hypotheses="ReLU RVSM, population gradient, eta = 0.5 (below the step bound), l1, l0 or "
+               "TL1 (a = 1), 256 uniform random starts of radius |w*|",
+    conclusion=f'P1 (abstract): "{P1_QUOTE}". Read as: every run converges, to one and the '
+               "same limit, which satisfies the coordinatewise (thresholded) map of w*",
+    source="quoted", note="rvsm_dynamics.md", instance=_p1_global_limit, domain=None,
+    expected="refuted",
+    # 246 of 256 runs reach the good l1 limit; 10 reach a second attracting fixed point
+    # (angle(u_bar, w*) = 2.61, A < 0).  Both satisfy the map: "a transformation" holds, "global" does not.
+    counterexample={"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": "l1",
+                    "lam": 0.05, "beta": 1.0, "seed": 0},
+    summary=lambda profile: {"other_instances": [
+        {"instance": {"d": 20, "k": 4, "penalty": pen, "lam": 0.05},
+         **{key: val for key, val in _p1_global_limit({
+             "w_star": np.random.default_rng(3).standard_normal(20), "k": 4, "penalty": pen,
+             "lam": 0.05, "beta": 1.0, "seed": 0}).details.items()
+            if key in ("converged_fraction", "max_map_residual", "distinct_limits")}}
+        for pen in ("l1", "l0", "tl1")]},
+))
+
+
 def _l0_hysteresis(p: dict[str, Any]) -> Evidence:
     """The calculator reports several attracting l0 fixed points, and runs from different
     starts end at different ones (each within 1e-8 of a reported point)."""
@@ -408,41 +464,53 @@ register(Statement(
 
 # ---------------------------------------------------------------- the coordinatewise limit map
 
-def _coordinatewise(p: dict[str, Any]) -> Evidence:
-    r"""A long RVSM run's limit satisfies theory.md's coordinatewise map (independently of the
-    calculator): with :math:`\bar A, \bar B` of :func:`theory.limits.relu_coeffs` at the limit,
-    off the support :math:`(\bar A + \beta)\bar w_i = \bar B w^*_i`, on it
+def map_residual(w: np.ndarray, u: np.ndarray, w_star: np.ndarray, k: int, penalty: str,
+                 lam: float, beta: float) -> tuple[float, float, float]:
+    r"""How far a ReLU RVSM end point ``(w, u)`` is from theory.md's coordinatewise limit map:
+    with :math:`\bar A, \bar B` of :func:`theory.limits.relu_coeffs` at ``w``, off the support
+    :math:`(\bar A + \beta)\bar w_i = \bar B w^*_i`, on it
     :math:`\bar A\bar w_i = \bar B w^*_i - \lambda P'(\bar u_i)` with :math:`P' = 0` (l0),
     :math:`\operatorname{sgn}\bar u_i` (l1), :math:`\rho_a'(|\bar u_i|)\operatorname{sgn}\bar u_i`
-    (TL1, from SymPy).  Tolerance 1e-9 of the terms' size: the run stops at step norm 1e-14
-    and the map is a contraction there, so the limit is accurate to well below that."""
+    (TL1, from SymPy).  Returns (max residual relative to the terms' size, A, B); NaN at w = 0,
+    where A is undefined."""
     from theory.limits import relu_coeffs
     from theory.limits._common import _tl1_kernels
 
-    w_star = np.asarray(p["w_star"], dtype=float)
-    pen, params, lam, beta = p["penalty"], PENALTY_PARAMS[p["penalty"]], p["lam"], p["beta"]
-    res = sim.run(w_star=w_star, w0=w_star, k=p["k"], lam=lam, beta=beta, eta=0.5,
-                  penalty=pen, penalty_params=params, iters=20000, tol=1e-14, record_every=50)
-    if res.status[0] != "converged":
-        return Evidence(True, {"skipped": f"run did not converge ({res.status[0]})"})
-    w, u = res.w[0], res.u[0]
     r, s = float(norm(w)), float(norm(w_star))  # overflow/underflow-safe norms
     if r == 0:
-        return Evidence(True, {"skipped": "the run ended at w = 0 (A is undefined there)"})
-    a_, b_ = relu_coeffs(r, s, float(res.final("angle")[0]), p["k"])
+        return float("nan"), float("nan"), float("nan")
+    a_, b_ = relu_coeffs(r, s, float(angle(w, w_star)), k)
     on = u != 0
-    if pen == "l1":
+    if penalty == "l1":
         dp = np.sign(u)
-    elif pen == "tl1":
-        dp = np.sign(u) * _tl1_kernels()["d1"](np.float64(params["a"]), np.abs(u))
+    elif penalty == "tl1":
+        dp = np.sign(u) * _tl1_kernels()["d1"](np.float64(PENALTY_PARAMS["tl1"]["a"]), np.abs(u))
     else:
         dp = np.zeros_like(u)
     lhs = np.where(on, a_ * w, (a_ + beta) * w)
     rhs = np.where(on, b_ * w_star - lam * dp, b_ * w_star)
     scale = float(np.max(np.abs(b_ * w_star)) + abs(a_) * r + beta * r + lam + 1e-300)
-    worst = float(np.max(np.abs(lhs - rhs))) / scale
+    return float(np.max(np.abs(lhs - rhs))) / scale, a_, b_
+
+
+def _coordinatewise(p: dict[str, Any]) -> Evidence:
+    """A long RVSM run's limit satisfies theory.md's coordinatewise map (:func:`map_residual`),
+    independently of the calculator.  Tolerance 1e-9 of the terms' size: the run stops at step
+    norm 1e-14 and the map is a contraction there, so the limit is accurate to well below
+    that."""
+    w_star = np.asarray(p["w_star"], dtype=float)
+    pen, lam, beta = p["penalty"], p["lam"], p["beta"]
+    res = sim.run(w_star=w_star, w0=w_star, k=p["k"], lam=lam, beta=beta, eta=0.5,
+                  penalty=pen, penalty_params=PENALTY_PARAMS[pen], iters=20000, tol=1e-14,
+                  record_every=50)
+    if res.status[0] != "converged":
+        return Evidence(True, {"skipped": f"run did not converge ({res.status[0]})"})
+    w, u = res.w[0], res.u[0]
+    worst, a_, b_ = map_residual(w, u, w_star, p["k"], pen, lam, beta)
+    if not np.isfinite(worst):
+        return Evidence(True, {"skipped": "the run ended at w = 0 (A is undefined there)"})
     return Evidence(worst <= 1e-9, {"max_relative_residual": worst, "A_bar": a_, "B_bar": b_,
-                                    "support": np.flatnonzero(on).tolist()})
+                                    "support": np.flatnonzero(u != 0).tolist()})
 
 
 register(Statement(

@@ -281,6 +281,53 @@ register(Statement(
 ))
 
 
+def _l0_off_support(p: dict[str, Any]) -> Evidence:
+    """256 runs from uniform random starts (l0, eta = 0.5): count those converging to a limit
+    whose support lies entirely off supp(w*) (u_bar _|_ w*).  For ReLU, such a limit must have
+    A = 0 (a kept coordinate with w*_i = 0 satisfies A w_i = 0), so the pruned coordinates are
+    B w*_i / beta and the kept ones any vector of one norm: a continuum when two or more are
+    kept.  Evidence: the fraction, |A| (ReLU) and the map residual at those limits."""
+    w_star = np.asarray(p["w_star"], dtype=float)
+    model = p.get("model", "relu")
+    res = sim.run(w_star=w_star, runs=256, seed=p["seed"], k=p["k"], lam=p["lam"],
+                  beta=p["beta"], eta=0.5, model=model, penalty="l0", iters=6000, tol=1e-12,
+                  record_every=100)
+    true = w_star != 0
+    off = [i for i, u in enumerate(res.u) if not np.any(u[true]) and np.any(u[~true])
+           and res.status[i] == "converged"]
+    details: dict[str, Any] = {"model": model, "runs": res.runs,
+                               "off_support_fraction": len(off) / res.runs}
+    if off and model == "relu":
+        stats = [map_residual(res.w[i], res.u[i], w_star, p["k"], "l0", p["lam"], p["beta"])
+                 for i in off]
+        details["max_abs_A"] = max(abs(a) for _, a, _ in stats)
+        details["max_map_residual"] = max(r for r, _, _ in stats)
+        details["norms_of_the_kept_part"] = sorted({round(float(np.linalg.norm(res.u[i])), 6)
+                                                    for i in off})
+        details["distinct_limits"] = len({tuple(np.round(res.u[i], 6)) for i in off})
+    if off:
+        details["example_u_bar"] = res.u[off[0]].tolist()
+    return Evidence(not off, details)
+
+
+register(Statement(
+    name="rvsm.l0_no_off_support_limit",
+    hypotheses="ReLU RVSM, l0, population gradient, eta = 0.5, uniform random starts of "
+               "radius |w*|, w* with zero entries",
+    conclusion="no run converges to a limit whose support lies entirely off supp(w*) "
+               "(the l0 reading of P1's 'learned with high probability')",
+    source="conjecture", note="limits.md", instance=_l0_off_support, domain=None,
+    expected="refuted",
+    # 106 of 256 runs end at u_bar _|_ w*: A = 0 to 1e-16, the kept part on the two zero
+    # coordinates of w* has norm 0.836 (any direction: a circle of fixed points).
+    counterexample={"w_star": np.array([-1.3, -0.25, 0.0, 0.0]), "k": 4, "lam": 0.1,
+                    "beta": 1.0, "seed": 0},
+    summary=lambda profile: {"binary_rvscgd": _l0_off_support({
+        "w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "lam": 0.01, "beta": 1.0,
+        "seed": 0, "model": "binary"}).details},
+))
+
+
 def _l0_hysteresis(p: dict[str, Any]) -> Evidence:
     """The calculator reports several attracting l0 fixed points, and runs from different
     starts end at different ones (each within 1e-8 of a reported point)."""

@@ -79,5 +79,64 @@ def test_select_lambda(capsys: pytest.CaptureFixture[str]) -> None:
     assert obj["sparsity"] >= 0.5 and obj["lam"] > 0 and obj["support"] == [0, 1]
     assert main(["select-lambda", "--target-sparsity", "2", "--penalty", "l1", "--k", "3",
                  "--w-star", "1,2", "--beta", "1"]) == 2
-    assert main(["select-lambda", "--target-sparsity", "0.5", "--penalty", "l1", "--k", "3",
-                 "--w-star", "1,2", "--beta", "1", "--dps", "30"]) == 2
+    capsys.readouterr()
+
+
+SEL = ["select-lambda", "--target-sparsity", "0.5", "--penalty", "l1", "--k", "3",
+       "--w-star", "1,-0.8,0.5,0.3", "--beta", "1"]
+
+
+def test_select_lambda_dps_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """--dps 30 --json: every number is a decimal string of 30 significant digits, the answer
+    is accepted at 60 digits, and it agrees with the float64 run to a relative 1e-9 (the float64
+    path's accuracy near a breakpoint: tests/test_limits_sparsity.py)."""
+    assert main([*SEL, "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main([*SEL, "--dps", "30", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["dps"] == 30 and obj["stable_at_double_precision"] is True
+    for key in ("lam", "sparsity", "target_sparsity"):
+        assert isinstance(obj[key], str)
+        assert len(obj[key].lstrip("0.").replace(".", "")) == 30, obj[key]
+    assert obj["support"] == plain["support"] == [0, 1]
+    with mpmath.mp.workdps(40):
+        assert abs(mpmath.mpf(obj["lam"]) / plain["lam"] - 1) <= 1e-9
+        assert mpmath.mpf(obj["sparsity"]) == mpmath.mpf(1) / 2
+
+
+def test_select_lambda_dps_l0_branches_are_decimal_strings(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*SEL, "--model", "binary", "--dps", "20", "--json"]
+    args[args.index("l1")] = "l0"
+    assert main(args) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["stable_at_double_precision"] is True and obj["branches"]
+    for b in obj["branches"]:
+        assert all(isinstance(b[key], str) for key in ("lam_lo", "lam_hi", "sparsity"))
+        assert len(b["stable_at_double_precision"]) == 2 and isinstance(b["notes"], list)
+    assert obj["lam"] == obj["branches"][0]["lam_lo"]
+
+
+def test_select_lambda_dps_not_accepted_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """|w*_1| and |w*_2| differ by 1e-17 (tests/test_limits_sparsity.py): float64 prunes them
+    together, at 20 digits they differ, so the answer is not refined and not accepted."""
+    args = [*SEL, "--dps", "20", "--json"]
+    args[args.index("1,-0.8,0.5,0.3")] = "1,0.5,-0.50000000000000001"
+    args[args.index("0.5")] = "0.3"
+    assert main(args) == 1
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["stable_at_double_precision"] is False
+    assert "not accepted at 20 digits" in cap.err and "different |w*_i|" in cap.err
+
+
+@pytest.mark.parametrize("extra,msg", [
+    (["--dps", "14"], "--dps"), (["--dps", "401"], "--dps"), (["--dps", "nan"], "--dps"),
+    (["--dps", "2.5"], "--dps"), (["--dps", "x"], "--dps"), (["--dps", "-30"], "--dps"),
+    (["--target-sparsity", "nan", "--dps", "30"], "target_sparsity"),
+    (["--beta", "nan", "--dps", "30"], "beta"), (["--w-star", "1,nan", "--dps", "30"], "NaN"),
+])
+def test_select_lambda_bad_input_is_one_line_exit_2(extra: list[str], msg: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*SEL, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and msg in err and "Traceback" not in err

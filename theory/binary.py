@@ -822,10 +822,23 @@ class _PlaneMp(NamedTuple):
     t: Any
     w_hat: list[Any] | None
     ws_hat: list[Any]
-    n: list[Any] | None  # None where undefined (w = 0 or t in {0, pi})
+    # None where undefined: w = 0, t in {0, pi} exactly, or w parallel to w* at the working
+    # precision (the unit vectors round to +-each other: the in-plane residual is exactly 0)
+    n: list[Any] | None
 
 
 def _plane_mp(w: Sequence[Any], w_star: Sequence[Any]) -> _PlaneMp:
+    r"""|w|, the stable angle t, the unit vectors and the unit in-plane normal
+    :math:`\hat n \propto \hat w^* - (\hat w^*\cdot\hat w)\hat w` (Gram-Schmidt twice).
+
+    ``t`` is set to exactly 0 or pi when ``w`` is an exact multiple of ``w*``.  Otherwise the
+    angle is the stable one, and the normal is None if the Gram-Schmidt residual is exactly 0:
+    ``w = c w*`` rounded in floating point is in general not an exact multiple, but its unit
+    vector can round to :math:`\pm\hat w^*`.  The loss and the coarse gradient do not need
+    :math:`\hat n` (they are functions of ``(|w|, t)`` and the two unit vectors), so they are
+    evaluated there as everywhere else; the true gradient, which points along :math:`\hat n`
+    (undetermined at this precision), raises like at ``t`` in {0, pi}.
+    """
     wv, sv = to_mpf_vector("w", w), to_mpf_vector("w_star", w_star)
     if len(wv) != len(sv):
         raise ValueError(f"w and w_star must have the same length, got {len(wv)} and {len(sv)}")
@@ -846,6 +859,8 @@ def _plane_mp(w: Sequence[Any], w_star: Sequence[Any]) -> _PlaneMp:
     d2 = mpmath.fsum(a * b for a, b in zip(u, w_hat, strict=True))
     u = [b - d2 * a for a, b in zip(w_hat, u, strict=True)]
     nu = norm_mp(u)
+    if not nu:  # parallel at the working precision: no normal (was a ZeroDivisionError)
+        return _PlaneMp(rr, tt, w_hat, ws_hat, None)
     return _PlaneMp(rr, tt, w_hat, ws_hat, [x / nu for x in u])
 
 
@@ -863,8 +878,9 @@ def loss_mp(w: Sequence[Any], w_star: Sequence[Any], k: int, dps: int | None = N
 
 
 def grad_mp(w: Sequence[Any], w_star: Sequence[Any], k: int, dps: int | None = None) -> list[Any]:
-    """:math:`\\nabla\\ell(w)` (fixed layer); ValueError at ``w = 0`` and at angle 0 or pi
-    (decided exactly: ``w`` an exact multiple of ``w_star``)."""
+    """:math:`\\nabla\\ell(w)` (fixed layer); ValueError at ``w = 0``, at angle 0 or pi
+    (decided exactly: ``w`` an exact multiple of ``w_star``), and where ``w`` is parallel to
+    ``w_star`` at the working precision (the direction :math:`\\hat n` is then undetermined)."""
     with _workdps(dps):
         k_ = check_k(k)
         pl = _plane_mp(w, w_star)
@@ -872,7 +888,8 @@ def grad_mp(w: Sequence[Any], w_star: Sequence[Any], k: int, dps: int | None = N
             raise ValueError("the loss is not differentiable at w = 0")
         if pl.n is None:
             raise ValueError("the loss is not differentiable where w is parallel to w_star "
-                             "(angle 0 or pi)")
+                             "(angle 0 or pi; or parallel at the working precision, where the "
+                             "gradient's direction is undetermined)")
         g = _kernels()["G"].mp(k_, pl.r, pl.t)
         return [g * x for x in pl.n]
 
@@ -905,8 +922,8 @@ def correlation_mp(w: Sequence[Any], w_star: Sequence[Any], k: int, ste: str = "
         pl = _plane_mp(w, w_star)
         if not pl.r:
             raise ValueError("the true gradient is undefined at w = 0")
-        if pl.n is None:  # exactly parallel: the closed form's limit (sin(pi) is not 0 in mp)
-            return mpmath.mpf(0)
+        if pl.n is None:  # parallel (exactly, or at the working precision, where t is within
+            return mpmath.mpf(0)  # a few ulps of 0 or pi): the limit (sin(pi) is not 0 in mp)
         return _kernels()[f"corr:{ste}"].mp(k_, pl.r, pl.t)
 
 

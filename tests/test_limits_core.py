@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import examples
 from theory import relu
+from theory.limits import _common, _spectral
 from theory.limits import _relu as R
-from theory.limits import _spectral
 from theory.limits._common import (
     FLIP,
     KEPT,
@@ -214,3 +214,56 @@ def test_closed_form_row_sums_match_coordinate_sums(name: str, a: float | None) 
                 sg = np.where(codes == FLIP, -1.0, 1.0)
                 assert n2[i, j] == pytest.approx(float(xi @ xi), rel=1e-10)
                 assert dm[i, j] == pytest.approx(float(sg * xi @ p.m), rel=1e-10, abs=1e-12)
+
+
+def test_branch_np_in_pieces_equals_one_pass() -> None:
+    """branch_np evaluates large inputs in cache-sized pieces; the map is elementwise, so the
+    result must equal one pass of the same map over the whole block exactly (no tolerance)."""
+    rng = np.random.default_rng(4)
+    shapes = [((40, 3000), (40, 1)), ((100_000,), ()), ((1, 70_000), (5, 1))]
+    for name, a in PENALTIES:
+        pr = make_params(check_instance(name, 0.3, 0.8, a), 0.3, 0.8, mp=False)
+        codes = (PRUNED, KEPT, KEPT_LOW, FLIP) if name == "tl1" else (PRUNED, KEPT, FLIP)
+        for ys, As in shapes:
+            y = np.abs(rng.standard_normal(ys))
+            A = rng.uniform(-1.2, 1.0, As)
+            for code in codes:
+                whole = _common._branch_np(code, y, A, pr)
+                parts = branch_np(code, y, A, pr)
+                for f in ("xi", "u", "margin", "dphi"):
+                    ref = np.broadcast_to(getattr(whole, f), parts.xi.shape)
+                    assert np.array_equal(getattr(parts, f), ref, equal_nan=True), (name, code, f)
+
+
+@pytest.mark.parametrize("name,a", PENALTIES)
+def test_nested_row_counts_and_subsets(name: str, a: float | None) -> None:
+    """NestedRow (the nested family's row of the search grid): the count of coordinates invalid
+    by more than SLACK equals the count from the per-coordinate branch margins, its plausible
+    patterns are those with no such coordinate at some node, and the sums of any subset of
+    patterns are the same numbers as those rows of the full set (exact: the same arithmetic).
+    The nodes repeat and include A <= 0, where the kept branch of TL1 does not exist (counts
+    are compared where A + beta > 0: below, no pattern is finite and pruned ones are not
+    counted; for l1 also A > 0: the closed form assumes the largest |w*_i| are the valid kept
+    ones, false for A < 0, where the search never uses the nested family for l1)."""
+    rng = np.random.default_rng(5)
+    ws = np.concatenate([rng.standard_normal(30), [0.0, 0.0]])
+    pr = make_params(check_instance(name, 0.15, 0.9, a), 0.15, 0.9, mp=False)
+    p = R.prepare(ws, 3, pr)
+    A = np.sort(np.concatenate([rng.uniform(-1.2, 0.6, 30), [-0.9, 0.0, 0.25, 0.25, 0.25]]))
+    B = np.full(A.shape, 0.3)
+    for code in ((KEPT, KEPT_LOW, FLIP) if name == "tl1" else (KEPT, FLIP)):
+        fam = R.nested_family(p, code)
+        row = R.NestedRow(p, fam, A, B)
+        n2, dm, inv, sp = row.sums(np.arange(p.nnz + 1))
+        y = B[:, None] * p.m[None, :p.nnz]
+        bad_k = ~(branch_np(code, y, A[:, None], pr).margin >= -R.SLACK)
+        bad_p = ~(branch_np(PRUNED, y, A[:, None], pr).margin >= -R.SLACK)
+        live = (A + pr.beta > 0) & ((A > 0) if name == "l1" else True)
+        assert not live.all()
+        for j in range(p.nnz + 1):
+            ref = bad_k[:, :j].sum(1) + bad_p[:, j:].sum(1)
+            np.testing.assert_array_equal(inv[j][live], ref[live])
+        np.testing.assert_array_equal(row.plausible, (inv == 0).any(1))
+        rows = np.array([0, 1, 2, 7, p.nnz])
+        for full, part in zip((n2, dm, inv, sp), row.sums(rows)):
+            assert np.array_equal(part, full[rows], equal_nan=True)

@@ -35,6 +35,7 @@ import numpy as np
 from theory.geometry import angle as _angle_np
 from theory.geometry import angle_mp, norm_mp
 from theory.limits._common import (
+    BRANCH_NAMES,
     FLIP,
     KEPT,
     KEPT_LOW,
@@ -42,6 +43,7 @@ from theory.limits._common import (
     Params,
     branch_mp,
     branch_np,
+    branch_possible,
     relu_coeff_kernels,
     relu_scalar_fns,
 )
@@ -109,25 +111,39 @@ class Family:
     idx: np.ndarray | None = None
     t_max: float = math.pi / 2
 
+    @property
+    def pattern_codes(self) -> np.ndarray:
+        """``codes`` of an explicit family (patterns x n)."""
+        if self.codes is None:
+            raise ValueError(f"a {self.kind} family has no explicit patterns")
+        return self.codes
+
+    @property
+    def positions(self) -> np.ndarray:
+        """``idx`` of a single family."""
+        if self.idx is None:
+            raise ValueError(f"a {self.kind} family has no positions")
+        return self.idx
+
     def count(self, p: Prob) -> int:
         if self.kind == "auto":
             return 1
         if self.kind == "explicit":
-            return int(self.codes.shape[0])
+            return int(self.pattern_codes.shape[0])
         if self.kind == "nested":
             return p.nnz + 1
-        return int(self.idx.size)
+        return int(self.positions.size)
 
     def pattern(self, i: int, p: Prob) -> Any:
         if self.kind == "auto":
             return AUTO
         if self.kind == "explicit":
-            return self.codes[i]
+            return self.pattern_codes[i]
         out = np.zeros(p.n, dtype=np.int8)
         if self.kind == "nested":
             out[:i] = self.code
         else:
-            out[int(self.idx[i])] = self.code
+            out[int(self.positions[i])] = self.code
         return out
 
 
@@ -181,6 +197,17 @@ def xi_pattern_np(p: Prob, pattern: Any, r: float, t: float
         if np.any(sel):
             xi[sel] = branch_np(c, y[sel], np.float64(A), p.pr).xi
     return xi, pattern, A, B
+
+
+def pattern_names(p: Prob, codes: np.ndarray, false_support: str | None) -> tuple[str, ...]:
+    """The branch name of every coordinate (in the order of ``w_star``) for ``codes`` on
+    ``order``; a kept-flipped zero coordinate is called ``false_support`` if given."""
+    table = np.array([BRANCH_NAMES[c] for c in (PRUNED, KEPT, KEPT_LOW, FLIP)]
+                     + [false_support or BRANCH_NAMES[FLIP]], dtype=object)
+    sel = np.where((codes == FLIP) & (p.m == 0), 4, codes)
+    names = np.empty(p.n, dtype=object)
+    names[p.order] = table[sel]
+    return tuple(names.tolist())
 
 
 def full_vector(p: Prob, xi: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -270,7 +297,10 @@ def _row_nodes(p: Prob, t: float, flip: bool, n_r: int) -> np.ndarray:
         eps_ = 1e-10 * np.maximum(1.0, np.abs(lf))
         extra = np.concatenate([lf - eps_, lf + eps_])
     out = np.sort(np.concatenate([base, lr, extra]))
-    width = n_r + 2 * (n_r // 2) + 40 + (4 * min(p.nnz, FOLD_MAX) * 3 if p.pr.name == "tl1" else 0)
+    # the most nodes a row can have: base, A-images and 2 per fold (fold_alphas: at most 3 per
+    # coordinate, none above FOLD_MAX coordinates); padding beyond it only adds empty cells
+    folds_max = 4 * p.nnz * 3 if p.pr.name == "tl1" and p.nnz <= FOLD_MAX else 0
+    width = n_r + 2 * (n_r // 2) + 40 + folds_max
     if out.size < width:  # same node count in every row (cells are quadrilaterals)
         out = np.sort(np.concatenate([out, np.full(width - out.size, hi)]))
     return out
@@ -301,6 +331,123 @@ def _count_above(p: Prob, thr: np.ndarray, strict: bool = True) -> np.ndarray:
     return np.searchsorted(-m, -t_, side="left" if strict else "right")
 
 
+class NestedRow:
+    """The sums of :func:`row_sums` for a nested family at one row of nodes (A, B), for any
+    subset of its patterns (:meth:`sums`), and which patterns are plausible (``inv == 0``) at
+    some node (:attr:`plausible`), without forming the (nnz + 1) x n_nodes arrays.
+
+    Kept coordinates: l1 and l0 in closed form (affine in m: prefix sums of m, m^2); otherwise
+    the branch is evaluated once per distinct node (rows repeat their last node), and only
+    where it can exist (:func:`branch_possible`; elsewhere the sums are NaN from j = 1 on and
+    every kept coordinate is invalid, as the evaluation would give), then summed by prefix.
+    Pattern j is plausible at a node iff cnt_p <= j <= c0: every pruned coordinate below the
+    SLACK threshold (cnt_p of them above it, the largest first) and the first j kept ones valid
+    within SLACK (c0 = the number of leading such coordinates)."""
+
+    def __init__(self, p: Prob, fam: Family, A: np.ndarray, B: np.ndarray) -> None:
+        pr = p.pr
+        z, lam = float(pr.zero), float(pr.lam)
+        self.p, self.A, self.B = p, A, B
+        self.code = fam.code
+        self.sgn = -1.0 if fam.code == FLIP else 1.0
+        m = p.m[:p.nnz]
+        self.p1 = np.concatenate([[0.0], np.cumsum(m)])
+        self.p2 = np.concatenate([[0.0], np.cumsum(m * m)])
+        _, _, thr_p = _pruned_totals(p, A, B)
+        self.cnt_p = _count_above(p, thr_p)
+        self.closed = pr.name in ("l1", "l0") and fam.code == KEPT
+        with np.errstate(all="ignore"):
+            if self.closed:
+                if pr.name == "l1":
+                    thr_k = (A * z * (1 - SLACK) + lam) / B   # xi_K < z (1 - SLACK)
+                    alive = A != 0
+                else:
+                    thr_k = A * z * (1 - SLACK) / B
+                    alive = A > 0
+                self.c_k = _count_above(p, thr_k, strict=False)   # #{m >= thr_k}
+                self.alive = alive
+                c0 = np.where(alive, self.c_k, 0)
+            else:
+                c0 = self._kept_prefix(p, fam.code)
+        lo, hi = self.cnt_p, c0
+        has = lo <= hi
+        mark = np.zeros(p.nnz + 2, dtype=np.int64)
+        np.add.at(mark, lo[has], 1)
+        np.add.at(mark, hi[has] + 1, -1)
+        self.plausible = np.cumsum(mark[:-1]) > 0
+
+    def _kept_prefix(self, p: Prob, code: int) -> np.ndarray:
+        """Prefix sums of the branch (arrays (n_live, nnz + 1)) at the distinct nodes where it
+        can exist, ``lv``: each node's row in them (-1: none); returns c0 per node."""
+        A, B = self.A, self.B
+        m = p.m[:p.nnz]
+        key = np.stack([A, B]).view(np.int64)
+        new = np.ones(A.size, dtype=bool)
+        new[1:] = np.any(key[:, 1:] != key[:, :-1], 0)
+        first = np.flatnonzero(new)
+        col = np.cumsum(new) - 1                          # node -> its distinct node
+        live = np.flatnonzero(branch_possible(code, A[first], p.pr))
+        lv = np.full(first.size, -1)
+        lv[live] = np.arange(live.size)
+        self.lv = lv[col]
+        c0 = np.zeros(first.size, dtype=np.int64)
+        shape = (live.size, p.nnz + 1)
+        self.k2l, self.kml, self.invl = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        for r, g in enumerate(live):  # node by node: the temporaries stay in the cache
+            node = first[g]
+            b = branch_np(code, B[node] * m, A[node], p.pr)
+            with np.errstate(invalid="ignore"):
+                inval = ~(b.margin >= -SLACK)
+            np.cumsum(b.xi * b.xi, out=self.k2l[r, 1:])
+            np.cumsum(b.xi * m, out=self.kml[r, 1:])
+            np.cumsum(inval, out=self.invl[r, 1:])
+            c0[g] = inval.argmax() if inval.any() else p.nnz
+        return c0[col]
+
+    def sums(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(n2, dm, inv, sp) of :func:`row_sums` for the patterns ``rows`` (kept-set sizes j)."""
+        p, A, B, sgn = self.p, self.A, self.B, self.sgn
+        pr = p.pr
+        beta, lam = float(pr.beta), float(pr.lam)
+        m = p.m[:p.nnz]
+        p2 = self.p2
+        with np.errstate(all="ignore"):
+            ap = A + beta
+            js = rows[:, None]
+            P1, P2 = self.p1[rows][:, None], p2[rows][:, None]
+            if self.closed:
+                if pr.name == "l1":
+                    k2 = (B * B * P2 - 2 * B * lam * P1 + js * lam * lam) / (A * A)
+                    km = (B * P2 - lam * P1) / A
+                else:
+                    k2 = B * B * P2 / (A * A)
+                    km = B * P2 / A
+                k2 = np.where(A != 0, k2, np.nan)
+                inv_k = np.maximum(js - self.c_k[None, :], 0)
+                inv_k = np.where(self.alive[None, :], inv_k, js)
+            else:
+                shape = (rows.size, A.size)
+                k2 = np.full(shape, np.nan)
+                k2[rows == 0] = 0.0
+                km = k2.copy()
+                inv_k = np.repeat(js.astype(np.float64), A.size, 1)
+                nodes = np.flatnonzero(self.lv >= 0)
+                at = (self.lv[nodes][:, None], rows[None, :])
+                k2[:, nodes] = self.k2l[at].T
+                km[:, nodes] = self.kml[at].T
+                inv_k[:, nodes] = self.invl[at].T
+            n2 = k2 + B * B * (p2[-1] - P2) / (ap * ap)
+            dm = sgn * km + B * (p2[-1] - P2) / ap
+            inv = inv_k + np.maximum(self.cnt_p[None, :] - js, 0)
+            n2 = np.where(ap[None, :] > 0, n2, np.nan)
+            sp = np.full_like(n2, np.nan)
+            one = np.flatnonzero(rows == 1)
+            if p.nnz >= 1 and one.size:  # j = 1: one kept coordinate
+                x1 = branch_np(self.code, B * m[0], A, pr).xi
+                sp[one] = (sgn * x1 - B * m[0] / ap) * math.sqrt(max(1 - (m[0] / p.s) ** 2, 0.0))
+        return n2, dm, inv, sp
+
+
 def row_sums(p: Prob, fam: Family, A: np.ndarray, B: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """|x|^2, x.w* (signed), the number of coordinates invalid by more than ``SLACK``, and the
@@ -320,7 +467,7 @@ def row_sums(p: Prob, fam: Family, A: np.ndarray, B: np.ndarray
     are checked against the coordinate sums in ``tests/test_limits_core.py``.
     """
     pr = p.pr
-    beta, lam, tau, z = float(pr.beta), float(pr.lam), float(pr.tau), float(pr.zero)
+    beta, lam, tau = float(pr.beta), float(pr.lam), float(pr.tau)
     m = p.m[:p.nnz]
     size = A.size
     p1 = np.concatenate([[0.0], np.cumsum(m)])
@@ -336,6 +483,8 @@ def row_sums(p: Prob, fam: Family, A: np.ndarray, B: np.ndarray
             dm = (B * P2 - lam * P1) / A + B * (s2 - P2) / (A + beta)
         n2 = np.where(A > 0, n2, np.nan)
         return n2[None, :], dm[None, :], np.zeros((1, size)), np.full((1, size), np.nan)
+    if fam.kind == "nested":
+        return NestedRow(p, fam, A, B).sums(np.arange(p.nnz + 1))
     sp2, spm, thr_p = _pruned_totals(p, A, B)
     cnt_p = _count_above(p, thr_p)
 
@@ -348,7 +497,7 @@ def row_sums(p: Prob, fam: Family, A: np.ndarray, B: np.ndarray
     if fam.kind == "explicit":
         y = B[:, None] * p.m[None, :]
         Ab = A[:, None]
-        codes = fam.codes
+        codes = fam.pattern_codes
         n2 = np.zeros((codes.shape[0], size))
         dm = np.zeros_like(n2)
         bad = np.zeros_like(n2)
@@ -381,43 +530,8 @@ def row_sums(p: Prob, fam: Family, A: np.ndarray, B: np.ndarray
     sgn = -1.0 if fam.code == FLIP else 1.0
     with np.errstate(all="ignore"):
         ap = A + beta
-        if fam.kind == "nested":
-            js = np.arange(p.nnz + 1)[:, None]
-            P1, P2 = p1[:, None], p2[:, None]
-            if pr.name in ("l1", "l0") and fam.code == KEPT:
-                if pr.name == "l1":
-                    k2 = (B * B * P2 - 2 * B * lam * P1 + js * lam * lam) / (A * A)
-                    km = (B * P2 - lam * P1) / A
-                    thr_k = (A * z * (1 - SLACK) + lam) / B   # xi_K < z (1 - SLACK)
-                else:
-                    k2 = B * B * P2 / (A * A)
-                    km = B * P2 / A
-                    thr_k = A * z * (1 - SLACK) / B
-                k2 = np.where(A != 0, k2, np.nan)
-                c_k = _count_above(p, thr_k, strict=False)   # #{m >= thr_k}
-                inv_k = np.maximum(js - c_k[None, :], 0)
-                if pr.name == "l0":
-                    inv_k = np.where(A[None, :] > 0, inv_k, js)
-                else:
-                    inv_k = np.where(A[None, :] != 0, inv_k, js)
-            else:
-                y = B[:, None] * m[None, :]
-                xk, ik = branch(fam.code, y, A[:, None])
-                zero = np.zeros((size, 1))
-                k2 = np.concatenate([zero, np.cumsum(xk * xk, 1)], 1).T
-                km = np.concatenate([zero, np.cumsum(xk * m, 1)], 1).T
-                inv_k = np.concatenate([zero, np.cumsum(ik, 1)], 1).T
-            n2 = k2 + B * B * (p2[-1] - P2) / (ap * ap)
-            dm = sgn * km + B * (p2[-1] - P2) / ap
-            inv = inv_k + np.maximum(cnt_p[None, :] - js, 0)
-            n2 = np.where(ap[None, :] > 0, n2, np.nan)
-            sp = np.full_like(n2, np.nan)
-            if p.nnz >= 1:  # j = 1: one kept coordinate
-                x1 = branch_np(fam.code, B * m[0], A, pr).xi
-                sp[1] = (sgn * x1 - B * m[0] / ap) * math.sqrt(max(1 - (m[0] / p.s) ** 2, 0.0))
-            return n2, dm, inv, sp
         # single: one coordinate (position idx[i]) on fam.code, the rest pruned
-        idx = fam.idx
+        idx = fam.positions
         n_pat = idx.size
         n2 = np.full((n_pat, size), np.nan)
         dm = np.full((n_pat, size), np.nan)
@@ -449,12 +563,61 @@ def row_sums(p: Prob, fam: Family, A: np.ndarray, B: np.ndarray
         return n2, dm, inv, sp
 
 
-def _seeds(p: Prob, fam: Family, n_t: int, n_r: int) -> list[tuple[int, float, float, bool, Any]]:
+def grid_F(p: Prob, n2: np.ndarray, dm: np.ndarray, rho: Any, t: Any
+           ) -> tuple[np.ndarray, np.ndarray]:
+    r"""(F1, F2) from the sums of :func:`row_sums` (``n2`` = :math:`|x|^2`, ``dm`` = :math:`x\cdot
+    w^*`, arrays (n_pat, n_nodes); ``rho``, ``t`` broadcast along the nodes):
+    :math:`F_1 = \arccos(x\cdot w^*/(|x|s)) - t`, :math:`F_2 = \log|x| - \rho` (the arccos loses
+    digits only for :math:`t \lesssim 10^{-8}`; :func:`residual_F` is the stable form)."""
+    with np.errstate(all="ignore"):
+        nx = np.sqrt(n2)
+        cos = np.clip(dm / (nx * p.s), -1.0, 1.0)
+        return np.arccos(cos) - t, np.log(nx) - rho
+
+
+Seed = tuple[int, float, float, bool, Any]
+
+
+def _corners(a: np.ndarray, b: np.ndarray, ra: np.ndarray, rb: np.ndarray, j: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Max and min over the four corners of cells (row ``ra`` of ``a`` and ``rb`` of ``b``,
+    nodes j and j + 1) of a value on two rows of the grid."""
+    c = (a[ra, j], a[ra, j + 1], b[rb, j], b[rb, j + 1])
+    return (np.maximum(np.maximum(c[0], c[1]), np.maximum(c[2], c[3])),
+            np.minimum(np.minimum(c[0], c[1]), np.minimum(c[2], c[3])))
+
+
+class _Row:
+    """One row of the search grid: its nodes and :func:`row_sums` for any subset of patterns
+    (:meth:`values`); ``plausible``: the patterns with ``inv == 0`` at some node."""
+
+    def __init__(self, p: Prob, fam: Family, t: float, flip: bool, n_r: int) -> None:
+        self.rho = _row_nodes(p, t, flip, n_r)
+        A, B = coeffs_np(p, np.exp(self.rho), np.full(self.rho.shape, t))
+        if fam.kind == "nested":
+            self.nested: NestedRow | None = NestedRow(p, fam, A, B)
+            self.plausible = self.nested.plausible
+        else:
+            self.nested = None
+            self.full = row_sums(p, fam, A, B)
+            self.plausible = (self.full[2] == 0).any(1)
+
+    def values(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        if self.nested is not None:
+            return self.nested.sums(rows)
+        return tuple(a[rows] for a in self.full)
+
+
+def _seeds(p: Prob, fam: Family, n_t: int, n_r: int) -> list[Seed]:
     """Seeds (pattern index, rho, t, on_t0_line, cell) from sign changes on the grid; ``cell``
-    = (t_i, t_i+1, (rho_j, rho_j+1) in row i, (rho_j, rho_j+1) in row i+1) or None."""
+    = (t_i, t_i+1, (rho_j, rho_j+1) in row i, (rho_j, rho_j+1) in row i+1) or None.
+
+    A seed needs its pattern plausible at a node of its row (the lines t = 0, pi) or of its
+    pair of rows, so F is formed, row by row, only for the patterns plausible in that row or a
+    neighbouring one (the next row is computed one step ahead)."""
     flip = fam.t_max > math.pi / 2 + 1e-12
     ts = fam.t_max * np.linspace(0.0, 1.0, n_t) ** 2
-    seeds: list[tuple[int, float, float, bool, Any]] = []
+    seeds: list[Seed] = []
     taken: dict[int, list[tuple[int, int]]] = {}
 
     def add(pi: int, i: int, j: int, rho: float, t: float, line: bool, cell: Any = None) -> None:
@@ -464,18 +627,24 @@ def _seeds(p: Prob, fam: Family, n_t: int, n_r: int) -> list[tuple[int, float, f
         lst.append((i, j))
         seeds.append((pi, rho, t, line, cell))
 
-    prev = None
+    prev: tuple[Any, ...] | None = None
+    row: _Row | None = None
+    nxt: _Row | None = _Row(p, fam, float(ts[0]), flip, n_r)
     for i, t in enumerate(ts):
-        rho = _row_nodes(p, float(t), flip, n_r)
-        A, B = coeffs_np(p, np.exp(rho), np.full(rho.shape, t))
-        n2, dm, inv, sp = row_sums(p, fam, A, B)
+        row, nxt = nxt, (_Row(p, fam, float(ts[i + 1]), flip, n_r) if i + 1 < n_t else None)
+        assert row is not None
+        rho = row.rho
+        need = row.plausible.copy()
+        if prev is not None:
+            need |= prev[-1]
+        if nxt is not None:
+            need |= nxt.plausible
+        pats = np.flatnonzero(need)
+        n2, dm, inv, sp = row.values(pats)
         act = np.flatnonzero(np.isfinite(n2).any(1))  # transcendental work on live rows only
         f1, f2, f1p, f1m = (np.full(n2.shape, np.nan) for _ in range(4))
+        f1[act], f2[act] = grid_F(p, n2[act], dm[act], rho, t)
         with np.errstate(all="ignore"):
-            nx = np.sqrt(n2[act])
-            cos = np.clip(dm[act] / (nx * p.s), -1.0, 1.0)
-            f1[act] = np.arccos(cos) - t
-            f2[act] = np.log(nx) - rho[None, :]
             one = act[np.isfinite(sp[act]).any(1)]
             sang = np.arctan2(sp[one], dm[one] / p.s)   # signed angle (one-coordinate patterns)
             f1p[one], f1m[one] = sang - t, -sang - t
@@ -487,63 +656,64 @@ def _seeds(p: Prob, fam: Family, n_t: int, n_r: int) -> list[tuple[int, float, f
             sc = okl & (np.sign(f2[:, :-1]) != np.sign(f2[:, 1:]))
             near = (np.abs(f1[:, :-1]) < 1e-6) | (np.abs(f1[:, 1:]) < 1e-6)
             for pi, j in np.argwhere(sc & near):
-                add(int(pi), -10 if i == 0 else 10**6, int(j), float((rho[j] + rho[j + 1]) / 2),
-                    float(t), True)
+                add(int(pats[pi]), -10 if i == 0 else 10**6, int(j),
+                    float((rho[j] + rho[j + 1]) / 2), float(t), True)
         if prev is not None:
-            pf1, pf2, pfin, prho, pt, pplaus, pf1p, pf1m = prev
-            live = np.flatnonzero(fin.any(1) & pfin.any(1) & (plaus.any(1) | pplaus.any(1)))
-
-            def corners(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                c = (a[:, :-1], a[:, 1:], b[:, :-1], b[:, 1:])
-                mx = np.maximum(np.maximum(c[0], c[1]), np.maximum(c[2], c[3]))
-                mn = np.minimum(np.minimum(c[0], c[1]), np.minimum(c[2], c[3]))
-                return mx, mn
-
-            def changes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-                mx, mn = corners(a, b)
-                # a sign change, or a near-tangency (F1 >= 0 has a kink-like minimum where a
-                # kept coordinate meets its pruned branch): min |F| small against its range
-                near = np.minimum(np.abs(mx), np.abs(mn)) <= NEAR * (mx - mn)
-                return ((mx >= 0) & (mn <= 0)) | near
+            pf1, pf2, pfin, prho, pt, pplaus, pf1p, pf1m, ppats, prev_plaus = prev
+            # patterns plausible in either row (both rows formed them), finite in both
+            cand = np.flatnonzero(row.plausible | prev_plaus)
+            lp, lc = np.searchsorted(ppats, cand), np.searchsorted(pats, cand)
+            keep = fin[lc].any(1) & pfin[lp].any(1)
+            live, lp, lc = cand[keep], lp[keep], lc[keep]
 
             if live.size:
-                q, qq = pfin[live], fin[live]
+                # cells with all four corners finite and a plausible one; F only at those
+                q, qq = pfin[lp], fin[lc]
                 ok = q[:, :-1] & q[:, 1:] & qq[:, :-1] & qq[:, 1:]
-                ok &= pplaus[live][:, :-1] | pplaus[live][:, 1:] | plaus[live][:, :-1] \
-                    | plaus[live][:, 1:]
+                ok &= pplaus[lp][:, :-1] | pplaus[lp][:, 1:] | plaus[lc][:, :-1] \
+                    | plaus[lc][:, 1:]
+                li_, jj_ = np.nonzero(ok)
                 with np.errstate(invalid="ignore"):
-                    mx2, mn2 = corners(pf2[live], f2[live])
-                    c1 = changes(pf1[live], f1[live])
+                    mx2, mn2 = _corners(pf2, f2, lp[li_], lc[li_], jj_)
+                    mx1, mn1 = _corners(pf1, f1, lp[li_], lc[li_], jj_)
+                    # a sign change, or a near-tangency (F1 >= 0 has a kink-like minimum where a
+                    # kept coordinate meets its pruned branch): min |F| small against its range
+                    near = np.minimum(np.abs(mx1), np.abs(mn1)) <= NEAR * (mx1 - mn1)
+                    c1 = ((mx1 >= 0) & (mn1 <= 0)) | near
+                    # the signed angle exists only for one-coordinate patterns
+                    sgl = np.isfinite(pf1p[lp]).any(1) | np.isfinite(f1p[lc]).any(1)
+                    s_ = np.flatnonzero(sgl[li_])
                     for qa, qb in ((pf1p, f1p), (pf1m, f1m)):
-                        mxs, mns = corners(qa[live], qb[live])
-                        c1 |= np.isfinite(mxs) & (mxs >= 0) & (mns <= 0)
-                    ok &= c1 & (mx2 >= 0) & (mn2 <= 0)
-                for li, j in np.argwhere(ok):
+                        mxs, mns = _corners(qa, qb, lp[li_[s_]], lc[li_[s_]], jj_[s_])
+                        c1[s_] |= np.isfinite(mxs) & (mxs >= 0) & (mns <= 0)
+                    hit = c1 & (mx2 >= 0) & (mn2 <= 0)
+                for li, j in zip(li_[hit], jj_[hit]):
                     pi = int(live[li])
                     rr = float((prho[j] + prho[j + 1] + rho[j] + rho[j + 1]) / 4)
                     cell = (pt, float(t), (float(prho[j]), float(prho[j + 1])),
                             (float(rho[j]), float(rho[j + 1])))
                     add(pi, i, int(j), rr, float((pt + t) / 2), False, cell)
+            if live.size and p.pr.name == "tl1":
                 # edge cells: some corners missing (a TL1 branch ends at its fold), the
                 # others close to a root: start from the best finite corner
-            if live.size and p.pr.name == "tl1":
-                cq = [(pf1, pf2, prho, pt, 0), (pf1, pf2, prho, pt, 1), (f1, f2, rho, t, 0),
-                      (f1, f2, rho, t, 1)]
+                fp_ = np.isfinite(pf1[lp]) & np.isfinite(pf2[lp])
+                fc_ = np.isfinite(f1[lc]) & np.isfinite(f2[lc])
+                n_fin = (fp_[:, :-1].astype(int) + fp_[:, 1:] + fc_[:, :-1] + fc_[:, 1:])
+                li_, jj_ = np.nonzero((n_fin >= 1) & (n_fin < 4))
+                cq: list[tuple[Any, ...]] = [(pf1, pf2, lp, prho, pt, 0),
+                                             (pf1, pf2, lp, prho, pt, 1),
+                                             (f1, f2, lc, rho, t, 0), (f1, f2, lc, rho, t, 1)]
                 with np.errstate(invalid="ignore"):
-                    sz = [np.maximum(np.abs(a_[live][:, o:o + a_.shape[1] - 1]),
-                                     np.abs(b_[live][:, o:o + b_.shape[1] - 1]))
-                          for a_, b_, _, _, o in cq]
-                fins = [np.isfinite(z_) for z_ in sz]
-                n_fin = sum(f_.astype(int) for f_ in fins)
-                best = np.min(np.stack([np.where(f_, z_, np.inf) for f_, z_ in zip(fins, sz)]), 0)
-                edge = (n_fin >= 1) & (n_fin < 4) & (best < EDGE)
-                for li, j in np.argwhere(edge):
-                    pi = int(live[li])
-                    q = int(np.argmin([sz[c][li, j] if fins[c][li, j] else np.inf
-                                       for c in range(4)]))
-                    _, _, rr_, tt_, o = cq[q]
-                    add(pi, i, int(j), float(rr_[j + o]), float(tt_), False, None)
-        prev = (f1, f2, fin, rho, float(t), plaus, f1p, f1m)
+                    sz = np.stack([np.maximum(np.abs(a_[r_[li_], jj_ + o]),
+                                              np.abs(b_[r_[li_], jj_ + o]))
+                                   for a_, b_, r_, _, _, o in cq])
+                    sz = np.where(np.isfinite(sz), sz, np.inf)
+                    best = np.min(sz, 0)
+                for k_ in np.flatnonzero(best < EDGE):
+                    li, j = li_[k_], int(jj_[k_])
+                    _, _, _, rr_, tt_, o = cq[int(np.argmin(sz[:, k_]))]
+                    add(int(live[li]), i, j, float(rr_[j + o]), float(tt_), False, None)
+        prev = (f1, f2, fin, rho, float(t), plaus, f1p, f1m, pats, row.plausible)
     return seeds
 
 
@@ -768,25 +938,193 @@ def evaluate_root(p: Prob, pattern: Any, r: float, t: float, res: float) -> Root
                 not bool(np.any(codes == FLIP)))
 
 
+def _solve_seed(p: Prob, fam: Family, seed: Seed) -> tuple[float, float, float] | None:
+    """The float64 root from one seed: :func:`continuation` in its cell (if any), then
+    :func:`newton_float`; (rho, t, |F|_inf) or None."""
+    pi, rho, t, on_line, cell = seed
+    pat = fam.pattern(pi, p)
+    if cell is not None:
+        c = continuation(p, pat, cell)
+        if c is not None:
+            rho, t = c
+    return newton_float(p, pat, rho, t, fam.t_max, fix_t0=on_line)
+
+
+SCREEN_MIN = 8       # nested seeds sharing one start are screened when at least this many
+SCREEN_TOL = 1e-3    # ... and a pattern is skipped if its boundary margin is surely below -this
+SCREEN_T_MIN = 1e-3  # not below this angle (grid_F's arccos form loses digits towards t = 0)
+
+
+def _boundary_margin(p: Prob, fam: Family, pats: np.ndarray, rho: np.ndarray, t: np.ndarray
+                     ) -> np.ndarray:
+    """For nested patterns ``pats`` (the j largest |w*_i| on ``fam.code``, the rest pruned) at
+    points (rho, t): the smaller of the margins of coordinate j - 1 (the last kept one) and of
+    coordinate j (the first pruned one); a pattern whose root has a boundary margin below the
+    validation tolerance is invalid there (a necessary condition, whatever the others)."""
+    A, B = coeffs_np(p, np.exp(rho), t)
+    out = np.full(pats.shape, np.inf)
+    k_ = pats >= 1
+    if np.any(k_):
+        out[k_] = branch_np(fam.code, B[k_] * p.m[pats[k_] - 1], A[k_], p.pr).margin
+    q_ = pats < p.nnz
+    if np.any(q_):
+        out[q_] = np.minimum(out[q_], branch_np(PRUNED, B[q_] * p.m[pats[q_]], A[q_], p.pr).margin)
+    return out
+
+
+def _family_F(p: Prob, fam: Family, pats: np.ndarray, rho: np.ndarray, t: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(F1, F2) of every pattern in ``pats`` at the points (rho, t), arrays (n_pats, n_points):
+    one pass of :func:`row_sums` per point serves all the patterns of the family."""
+    A, B = coeffs_np(p, np.exp(rho), t)
+    n2, dm, _, _ = row_sums(p, fam, A, B)
+    return grid_F(p, n2[pats], dm[pats], rho, t)
+
+
+def _lagrange3(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The quadratic Lagrange basis on the nodes -1, 0, 1 at ``u`` and its derivative:
+    arrays (3, *u.shape)."""
+    val = np.stack([u * (u - 1) / 2, 1 - u * u, u * (u + 1) / 2])
+    der = np.stack([u - 0.5, -2 * u, u + 0.5])
+    return val, der
+
+
+def predict_nested_roots(p: Prob, fam: Family, pats: np.ndarray, rho_a: float, t_a: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Approximate roots (rho, t) of the nested patterns ``pats`` near the root
+    :math:`X_a = (\rho_a, t_a)` of one of them, from :func:`_family_F` at a dozen points shared by
+    all the patterns (NaN where the model fails).
+
+    1. One Newton step from :math:`X_a` with a forward-difference Jacobian (steps
+       :math:`10^{-6}` in :math:`\rho` and :math:`10^{-6}t_a` in :math:`t`): :math:`X^{(1)}`, first
+       order in the spread of the roots;
+    2. the biquadratic interpolant of :math:`F` on the 3 x 3 tensor grid spanning the box of
+       :math:`X^{(1)}` (and :math:`X_a`), solved by Newton from :math:`X^{(1)}`: third order in the
+       box.  Nested patterns differ in one coordinate each, so their roots lie close together
+       and the box is small."""
+    def solve2(j11: Any, j12: Any, j21: Any, j22: Any, f1: Any, f2: Any) -> tuple[Any, Any]:
+        with np.errstate(all="ignore"):
+            det = j11 * j22 - j12 * j21
+            return -(j22 * f1 - j12 * f2) / det, -(j11 * f2 - j21 * f1) / det
+
+    hr, ht = 1e-6, 1e-6 * t_a
+    f1, f2 = _family_F(p, fam, pats, np.array([rho_a, rho_a + hr, rho_a]),
+                       np.array([t_a, t_a, t_a + ht]))
+    dr, dt = solve2((f1[:, 1] - f1[:, 0]) / hr, (f1[:, 2] - f1[:, 0]) / ht,
+                    (f2[:, 1] - f2[:, 0]) / hr, (f2[:, 2] - f2[:, 0]) / ht, f1[:, 0], f2[:, 0])
+    r1, t1 = rho_a + dr, t_a + dt
+    fin = np.isfinite(r1) & np.isfinite(t1)
+    nan = np.full(pats.shape, np.nan)
+    if not np.any(fin):
+        return nan, nan
+    lo_r, hi_r = min(rho_a, float(np.min(r1[fin]))), max(rho_a, float(np.max(r1[fin])))
+    lo_t, hi_t = min(t_a, float(np.min(t1[fin]))), max(t_a, float(np.max(t1[fin])))
+    cr, ct = (lo_r + hi_r) / 2, (lo_t + hi_t) / 2
+    wr = max(0.6 * (hi_r - lo_r), 1e-7 * max(1.0, abs(cr)))
+    wt = max(0.6 * (hi_t - lo_t), 1e-7 * ct)
+    g = np.array([-1.0, 0.0, 1.0])
+    gu, gv = np.meshgrid(g, g, indexing="ij")      # point (a, b) = (cr + a wr, ct + b wt)
+    F1, F2 = _family_F(p, fam, pats, cr + wr * gu.ravel(), ct + wt * gv.ravel())
+    F1, F2 = F1.reshape(-1, 3, 3), F2.reshape(-1, 3, 3)
+    u, v = (r1 - cr) / wr, (t1 - ct) / wt
+    with np.errstate(all="ignore"):
+        for _ in range(30):
+            lu, du = _lagrange3(u)
+            lv, dv = _lagrange3(v)
+            m1 = np.einsum("pab,ap,bp->p", F1, lu, lv)
+            m2 = np.einsum("pab,ap,bp->p", F2, lu, lv)
+            step_u, step_v = solve2(np.einsum("pab,ap,bp->p", F1, du, lv) / wr,
+                                    np.einsum("pab,ap,bp->p", F1, lu, dv) / wt,
+                                    np.einsum("pab,ap,bp->p", F2, du, lv) / wr,
+                                    np.einsum("pab,ap,bp->p", F2, lu, dv) / wt, m1, m2)
+            u, v = u + step_u / wr, v + step_v / wt
+        ok = (np.abs(m1) <= 1e-12) & (np.abs(m2) <= 1e-12) & (np.abs(u) <= 2) & (np.abs(v) <= 2)
+    return np.where(ok, cr + wr * u, np.nan), np.where(ok, ct + wt * v, np.nan)
+
+
+def _screen_batch(p: Prob, fam: Family, seeds: list[Seed], idxs: list[int],
+                  solve: Any) -> set[int]:
+    r"""Seeds of ``idxs`` (nested patterns sharing one start) whose root surely fails validation.
+
+    The root of the middle pattern and of the two extreme ones are computed exactly
+    (``solve``: :func:`_solve_seed`, cached for the main loop); the others are predicted
+    (:func:`predict_nested_roots`).  The largest error of the prediction at the three exact
+    roots, :math:`\delta\rho, \delta t`, times 10, bounds the error at the others (the extreme
+    patterns are the farthest from the anchor); a pattern is skipped when its predicted
+    boundary margin (:func:`_boundary_margin`) plus that bound times the margin's gradient is
+    below ``-SCREEN_TOL``.  Nothing is skipped if an exact root is missing or lies below
+    ``SCREEN_T_MIN``, or a prediction is not finite."""
+    pats = np.array([seeds[q][0] for q in idxs])
+    if np.unique(pats).size != pats.size or pats.size < SCREEN_MIN:
+        return set()
+    order = np.argsort(pats)
+    idxs, pats = [idxs[o] for o in order], pats[order]
+    probes = [len(idxs) // 2, 0, len(idxs) - 1]
+    exact = []
+    for k_ in probes:
+        sol = solve(idxs[k_])
+        if sol is None or sol[2] > 1e-11 or sol[1] < SCREEN_T_MIN:
+            return set()
+        exact.append(sol)
+    rho_p, t_p = predict_nested_roots(p, fam, pats, exact[0][0], exact[0][1])
+    pk = np.array(probes)
+    dr = np.abs(rho_p[pk] - np.array([e[0] for e in exact]))
+    dt = np.abs(t_p[pk] - np.array([e[1] for e in exact]))
+    if not (np.all(np.isfinite(dr)) and np.all(np.isfinite(dt))):
+        return set()
+    er, et = 10 * float(np.max(dr)), 10 * float(np.max(dt))
+    hr, ht = 1e-7, 1e-7 * t_p
+    mg = _boundary_margin(p, fam, pats, rho_p, t_p)
+    with np.errstate(all="ignore"):
+        gr = (_boundary_margin(p, fam, pats, rho_p + hr, t_p) - mg) / hr
+        gt = (_boundary_margin(p, fam, pats, rho_p, t_p + ht) - mg) / ht
+        bound = mg + np.abs(gr) * er + np.abs(gt) * et
+    skip = np.isfinite(bound) & (bound < -SCREEN_TOL) & (pats >= 2)
+    skip[pk] = False
+    return {idxs[k_] for k_ in np.flatnonzero(skip)}
+
+
 def find_roots(p: Prob, families: list[Family], n_t: int = 40, n_r: int = 40,
                tol_valid: float = 1e-10, validate: bool = True,
                max_points: int | None = None) -> list[Root]:
     """All roots of the reduced system for the given pattern families, validated (every
     coordinate inside its branch's region) unless ``validate`` is False; at most ``max_points``
-    (then ``find_roots.truncated`` is set True)."""
+    (then ``find_roots.truncated`` is set True).
+
+    With validation, the seeds of a nested family that share one start (for large d, hundreds
+    of neighbouring supports seed the same cell) are screened by :func:`_screen_batch`: a
+    seed is solved only if its root may pass validation."""
     roots: list[Root] = []
     find_roots.truncated = False  # type: ignore[attr-defined]
     for fam in families:
         if max_points is not None and len(roots) >= max_points:
             find_roots.truncated = True  # type: ignore[attr-defined]
             break
-        for pi, rho, t, on_line, cell in _seeds(p, fam, n_t, n_r):
+        seeds = _seeds(p, fam, n_t, n_r)
+        sols: dict[int, tuple[float, float, float] | None] = {}
+
+        def solve(q: int, fam: Family = fam, seeds: list[Seed] = seeds,
+                  sols: dict[int, tuple[float, float, float] | None] = sols
+                  ) -> tuple[float, float, float] | None:
+            if q not in sols:
+                sols[q] = _solve_seed(p, fam, seeds[q])
+            return sols[q]
+
+        batches: dict[Any, list[int]] = {}
+        if validate and fam.kind == "nested":
+            for q, (_, rho, t, on_line, cell) in enumerate(seeds):
+                if not on_line:
+                    batches.setdefault((rho, t, cell), []).append(q)
+        skipped: dict[Any, set[int]] = {}
+        for q, (pi, rho0, t0, on_line, cell) in enumerate(seeds):
+            key = (rho0, t0, cell)
+            if not on_line and len(batches.get(key, ())) >= SCREEN_MIN:
+                if key not in skipped:
+                    skipped[key] = _screen_batch(p, fam, seeds, batches[key], solve)
+                if q in skipped[key]:
+                    continue
             pat = fam.pattern(pi, p)
-            if cell is not None:
-                c = continuation(p, pat, cell)
-                if c is not None:
-                    rho, t = c
-            sol = newton_float(p, pat, rho, t, fam.t_max, fix_t0=on_line)
+            sol = solve(q)
             if sol is None:
                 continue
             rho_, t_, res = sol
@@ -807,7 +1145,7 @@ def find_roots(p: Prob, families: list[Family], n_t: int = 40, n_r: int = 40,
                           root.margins > -tol_valid)
             if validate and not np.all(ok):
                 continue
-            if any(_same(root, q) for q in roots):
+            if any(_same(root, q_) for q_ in roots):
                 continue
             roots.append(root)
             if max_points is not None and len(roots) >= max_points:

@@ -41,7 +41,6 @@ from theory.geometry import angle as angle_np
 from theory.geometry import angle_mp, norm, norm_mp
 from theory.limits import _relu as R
 from theory.limits._common import (
-    BRANCH_NAMES,
     FLIP,
     KEPT,
     KEPT_LOW,
@@ -416,10 +415,7 @@ def _antiparallel(p: R.Prob, w_star_in: Sequence[Any], w64: np.ndarray, k: int, 
 
 
 def _pattern_names(p: R.Prob, codes: np.ndarray) -> tuple[str, ...]:
-    names = [""] * p.w_star.size
-    for j, i in enumerate(p.order):
-        names[int(i)] = BRANCH_NAMES[int(codes[j])]
-    return tuple(names)
+    return R.pattern_names(p, codes, None)
 
 
 def _stability(w_bar: np.ndarray, dphi_full: np.ndarray, alpha: float, a_c: float,
@@ -478,8 +474,8 @@ def _assemble_float(p: R.Prob, w64: np.ndarray, k: int, codes: np.ndarray, alpha
     bound = binary_bound(p.nnz, c, pr.beta, pr.delta, alpha, float(norm(w_bar - w_hat)),
                          float(norm(u_bar - w_hat)))
     return FixedPoint(
-        "binary", pr.name, tuple(float(v) for v in w_bar), tuple(float(v) for v in u_bar),
-        tuple(int(i) for i in np.flatnonzero(u_bar)), _pattern_names(p, codes),
+        "binary", pr.name, tuple(w_bar.tolist()), tuple(u_bar.tolist()),
+        tuple(np.flatnonzero(u_bar).tolist()), _pattern_names(p, codes),
         float(angle_np(w_bar, w64)), float(norm(w_bar)), {"alpha": alpha, "c": c, "a": a_c},
         lag, residual, margin, kink, curv, eta, rho, att, eta_max, bound,
         float(np.mean(u_bar == 0)), good, None, None, tuple(notes))
@@ -578,15 +574,17 @@ def _mp_alpha(p: R.Prob, w_hat: list[Any], pr: Any, codes: np.ndarray, alpha0: f
             side = 1
         if hi - lo <= tol or not ga:
             break
-    x = x_of(al)
-    if x is None:
+    xs = x_of(al)
+    if xs is None:
         return None
     margins, dphi = [], []
     for j, _i in enumerate(order):
-        b = branch_mp(int(codes[j]), c * m[j], al, pr)
-        margins.append(b.margin)
-        dphi.append(b.dphi)
-    return al, x, margins, dphi
+        br = branch_mp(int(codes[j]), c * m[j], al, pr)
+        if br is None:
+            return None
+        margins.append(br.margin)
+        dphi.append(br.dphi)
+    return al, xs, margins, dphi
 
 
 def _assemble_mp(p: R.Prob, w_star_in: Sequence[Any], w64: np.ndarray, k: int, pen: Any,

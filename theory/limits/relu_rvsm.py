@@ -31,7 +31,6 @@ from theory.geometry import angle as angle_np
 from theory.geometry import angle_mp, norm, norm_mp
 from theory.limits import _relu as R
 from theory.limits._common import (
-    BRANCH_NAMES,
     FLIP,
     KEPT,
     KEPT_LOW,
@@ -258,11 +257,7 @@ def _stability(w_bar: np.ndarray, w_star: np.ndarray, k: int, dphi_full: np.ndar
 
 
 def _pattern_names(p: R.Prob, codes: np.ndarray) -> tuple[str, ...]:
-    names = [""] * p.w_star.size
-    for j, i in enumerate(p.order):
-        c = int(codes[j])
-        names[int(i)] = "kept-false-support" if c == FLIP and p.m[j] == 0 else BRANCH_NAMES[c]
-    return tuple(names)
+    return R.pattern_names(p, codes, "kept-false-support")
 
 
 def _assemble_float(p: R.Prob, root: R.Root, eta: float | None) -> FixedPoint:
@@ -289,8 +284,8 @@ def _assemble_float(p: R.Prob, root: R.Root, eta: float | None) -> FixedPoint:
     bound = relu_bound(p.s, p.nnz, k, pr.beta, pr.delta, root.A, float(norm(w_bar - ws)),
                        float(norm(u_bar - ws)), root.good)
     return FixedPoint(
-        "relu", pr.name, tuple(float(v) for v in w_bar), tuple(float(v) for v in u_bar),
-        tuple(int(i) for i in np.flatnonzero(u_bar)), _pattern_names(p, root.pattern),
+        "relu", pr.name, tuple(w_bar.tolist()), tuple(u_bar.tolist()),
+        tuple(np.flatnonzero(u_bar).tolist()), _pattern_names(p, root.pattern),
         float(angle_np(w_bar, ws)), float(norm(w_bar)), {"A": root.A, "B": root.B}, lag,
         residual, margin, kink, curv, eta, rho, att, eta_max, bound,
         float(np.mean(u_bar == 0)), root.good, None, None, tuple(notes))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from typing import Any
 
@@ -147,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         points.append(d)
     obj = {"fixed_points": points, "unique": fs.unique,
            "attracting_count": fs.attracting_count, "complete": fs.complete,
-           "enumeration": fs.enumeration, "message": fs.message}
+           "enumeration": fs.enumeration, "message": fs.message,
+           "families": [dataclasses.asdict(f) for f in fs.families]}
     if args.json:
         emit(obj, True)
     else:

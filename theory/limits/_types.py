@@ -87,7 +87,9 @@ class FixedPointSet:
     ``unique``: exactly one fixed point; ``attracting_count``: how many are attracting for
     ``eta`` (None without ``eta``); ``complete``: the enumeration covered every branch pattern
     (exhaustive search, or a proof that other patterns cannot occur); ``enumeration``: the
-    search used; ``message``: why the set is empty, or other caveats.
+    search used; ``message``: why the set is empty, or other caveats; ``families``: continua
+    (or sign-symmetric sets) of fixed points that no list holds (l0's zero-slope family,
+    :class:`theory.limits.degenerate.ZeroSlopeFamily`), part of what ``complete`` covers.
     """
 
     fixed_points: tuple[FixedPoint, ...]
@@ -97,6 +99,7 @@ class FixedPointSet:
     enumeration: str
     message: str | None = None
     instance: dict[str, Any] = field(default_factory=dict)
+    families: tuple[Any, ...] = ()
 
     def __len__(self) -> int:
         return len(self.fixed_points)

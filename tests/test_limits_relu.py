@@ -376,3 +376,26 @@ def test_tl1_above_fold_max_against_the_iteration() -> None:
                 break
             w = w2
         np.testing.assert_allclose(w2, fs[0].w_bar, atol=1e-9)
+
+
+def test_near_tied_teacher_entries_keep_both_swapped_supports() -> None:
+    """|w*_1| = 0.8018 and |w*_2| = 0.8050: the supports {1, 3} and {2, 3} have roots closer
+    than the (r, t) grid resolves; before cross-seeding of swapped patterns the calculator
+    listed only {1, 3}, while random-start RVSM runs also ended on {2, 3} (found by the
+    statement limits.complete_means_complete).  Independent check of the listed point: one
+    float64 RVSM step (theory.relu.grad, Penalty.prox) maps w_bar to itself within 1e-12
+    relative (a few roundings of O(1) terms)."""
+    from theory import relu
+    from theory.limits import fixed_points
+    from theory.penalties import Penalty
+
+    w_star = np.array([0.0, 0.80178352, 0.8049688, 0.70314597])
+    lam, beta, eta, k = 0.06645468975960747, 1.0, 0.5, 5
+    fs = fixed_points("relu", w_star, k, "tl1", lam, beta, a=1.0, eta=eta)
+    both_kept = ("pruned", "kept", "pruned", "kept")
+    swapped = [fp for fp in fs if fp.pattern == ("pruned", "pruned", "kept", "kept")]
+    assert len(swapped) == 1 and any(fp.pattern == both_kept for fp in fs)
+    w = np.array(swapped[0].w_bar, dtype=float)
+    u = Penalty("tl1", a=1.0).prox(w, lam / beta)
+    step = w - eta * relu.grad(w, w_star, k) - eta * beta * (w - u)
+    assert np.max(np.abs(step - w)) <= 1e-12 * np.max(np.abs(w))

@@ -1116,7 +1116,11 @@ def find_roots(p: Prob, families: list[Family], n_t: int = 40, n_r: int = 40,
                 if not on_line:
                     batches.setdefault((rho, t, cell), []).append(q)
         skipped: dict[Any, set[int]] = {}
-        for q, (pi, rho0, t0, on_line, cell) in enumerate(seeds):
+        tried: set[int] = set()
+        q = -1
+        while q + 1 < len(seeds):
+            q += 1
+            pi, rho0, t0, on_line, cell = seeds[q]
             key = (rho0, t0, cell)
             if not on_line and len(batches.get(key, ())) >= SCREEN_MIN:
                 if key not in skipped:
@@ -1151,7 +1155,37 @@ def find_roots(p: Prob, families: list[Family], n_t: int = 40, n_r: int = 40,
             if max_points is not None and len(roots) >= max_points:
                 find_roots.truncated = True  # type: ignore[attr-defined]
                 return roots
+            if fam.kind == "explicit":
+                tried.add(pi)
+                seeds.extend(_swap_seeds(p, fam, pi, root, tried))
     return roots
+
+
+NEAR_TIE = 0.05  # relative gap of |w*_i|, |w*_j| below which swapped patterns are cross-seeded
+
+
+def _swap_seeds(p: Prob, fam: Family, pi: int, root: Root, tried: set[int]) -> list[Seed]:
+    """Seeds at a found root's (rho, t) for the patterns of ``fam`` that swap the codes of two
+    coordinates with nearly equal |w*_i|.  For an exact tie the swap is a symmetry, so both
+    patterns have their roots at the same (r, t); for a near-tie the roots are close, closer
+    than the grid resolves (found by the statement ``limits.complete_means_complete``: TL1,
+    |w*| = 0.8018 and 0.8050), and Newton from the found root reaches the other."""
+    codes = fam.codes
+    base = codes[pi]
+    m = p.m
+    out: list[Seed] = []
+    for i in range(p.nnz):
+        for j in range(i + 1, p.nnz):
+            if base[i] == base[j] or m[i] - m[j] > NEAR_TIE * m[i]:
+                continue
+            sw = base.copy()
+            sw[i], sw[j] = base[j], base[i]
+            hit = np.flatnonzero(np.all(codes == sw, axis=1))
+            for h in hit.tolist():
+                if h not in tried:
+                    tried.add(h)
+                    out.append((h, math.log(root.r), root.t, False, None))
+    return out
 
 
 def _same(a: Root, b: Root) -> bool:

@@ -381,28 +381,12 @@ def _illinois_mp(f: Callable[[Any], Any], lam0: float) -> Any | None:
         if h > mpmath.mpf("0.011"):
             return None
     tol = 8 * mpmath.eps * lam0
-    side = 0
-    x = lo
-    for _ in range(400):
-        x = (lo * fhi - hi * flo) / (fhi - flo)
+
+    def g(x: Any) -> Any:
         fx = f(x)
-        if fx is None:
-            return None
-        if fx == 0:
-            return x
-        if (fx > 0) == (fhi > 0):
-            hi, fhi = x, fx
-            if side == -1:
-                flo /= 2
-            side = -1
-        else:
-            lo, flo = x, fx
-            if side == 1:
-                fhi /= 2
-            side = 1
-        if hi - lo <= tol:
-            break
-    return x
+        return mpmath.nan if fx is None else fx
+
+    return R._illinois(g, lo, hi, flo, fhi, tol, iters=400)
 
 
 def _valid(codes: np.ndarray, margins: Sequence[Any]) -> bool:

@@ -116,3 +116,71 @@ def test_mpmath_binary(inst: dict, dps: int) -> None:
         a = min(f64, key=lambda f: float(np.max(np.abs(np.array(f.w_bar) - wb))))
         assert b.residual < 10.0 ** (-dps + 5) and b.stable
         np.testing.assert_allclose(wb, a.w_bar, rtol=1e-12, atol=1e-13)
+
+
+def _iterate(x: np.ndarray, w_star: np.ndarray, k: int, lam: float, beta: float, eta: float,
+             tol: float = 1e-15, max_steps: int = 100_000) -> np.ndarray:
+    """Normalised RVSCGD (float64, theory.binary.coarse_grad and Penalty.prox) until a step
+    moves w by at most ``tol``."""
+    from theory.penalties import Penalty
+
+    pen = Penalty("l1")
+    x = x / np.linalg.norm(x)
+    for _ in range(max_steps):
+        prev = x
+        x = rvscgd_step(x, w_star, k, pen, lam, beta, eta)
+        if float(np.max(np.abs(x - prev))) <= tol:
+            return x
+    raise AssertionError("the iteration did not converge")
+
+
+def test_l1_fold_pair_between_alpha_nodes_is_found() -> None:
+    """w* = (1, -0.8, 0.5, 0.3), k = 3, beta = 1, lam = 0.8018: just below the fold at
+    lam = 0.801899 (limits.md step 8) the one-kept point (alpha ~ -0.797) and its saddle
+    (alpha ~ -0.790) both lie between two alpha nodes, with no sign change of log|x| at the
+    nodes; the search must still find them.  Independent evidence: the iteration (eta = 0.5)
+    from a plain start converges with support {0} to a point that fixed_points lists as
+    attracting.  Tolerance 1e-11: the iteration stops at a step <= 1e-15, and with
+    rho ~ 0.99 the distance to the limit is <= 1e-15 rho/(1 - rho) ~ 1e-13."""
+    w = np.array([1.0, -0.8, 0.5, 0.3])
+    lam = 0.8018
+    x = _iterate(np.array([1.0, -0.1, 0.05, 0.03]), w, 3, lam, 1.0, 0.5)
+    assert np.flatnonzero(np.abs(x) > lam).tolist() == [0]  # support of prox_lam(x)
+    fs = binary_fixed_points(w, 3, "l1", lam, 1.0, eta=0.5)
+    one = [f for f in fs if f.support == (0,)]
+    assert len(one) == 2  # the attractor and the saddle of the fold
+    hit = min(one, key=lambda f: float(np.max(np.abs(np.array(f.w_bar) - x))))
+    assert float(np.max(np.abs(np.array(hit.w_bar) - x))) <= 1e-11
+    assert hit.attracting and hit.good and hit.residual < 1e-12
+    assert sum(f.attracting for f in one) == 1
+
+
+def test_dps_keeps_a_point_on_a_threshold() -> None:
+    """w* = (1, 0.5, 0, -0.3), l1, lam = 0.02427695..., beta = 1, 30 digits: the fixed point has
+    |w_bar_3| on the threshold lam/beta (the float64 search finds it both kept and pruned,
+    margin ~1e-16; only pruned is valid at 30 digits).  It must be listed, as a good point with
+    support {0, 1}.  Independent evidence: one step of the normalised iteration at 50 digits
+    (theory.binary.coarse_grad_mp, Penalty.prox in mpmath, eta = 0.5) maps the printed 30-digit
+    w_bar to itself within 1e-27 (the 30-digit rounding of w_bar, 1e-30, times the Lipschitz
+    constant of one step, O(1), with margin), and |w_bar_3| = lam to 1e-25 relative."""
+    import mpmath
+
+    from theory.penalties import Penalty
+
+    w = ["1", "0.5", "0", "-0.3"]
+    lam = "0.0242769512546992631914334457088"
+    fs = binary_fixed_points(w, 4, "l1", lam, "1", dps=30)
+    good = [f for f in fs if f.good]
+    assert good, fs.message
+    fp = good[0]
+    assert fp.support == (0, 1) and fp.stable and fp.residual < 1e-25
+    with mpmath.mp.workdps(50):
+        ws = [mpmath.mpf(v) for v in w]
+        x = [mpmath.mpf(v) for v in fp.w_bar]
+        lm, eta = mpmath.mpf(lam), mpmath.mpf("0.5")
+        u = Penalty("l1").prox(x, lm)
+        g = binary.coarse_grad_mp(x, ws, 4)
+        xt = [xi - eta * gi - eta * (xi - ui) for xi, gi, ui in zip(x, g, u)]
+        nx = mpmath.sqrt(mpmath.fsum(v * v for v in xt))
+        assert max(abs(a - b / nx) for a, b in zip(x, xt)) < mpmath.mpf("1e-27")
+        assert abs(abs(x[3]) - lm) <= lm * mpmath.mpf("1e-25")

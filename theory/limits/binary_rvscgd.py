@@ -27,6 +27,7 @@ eigenvalues :math:`\mu` of the compression (:mod:`theory.limits._spectral`).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -199,6 +200,100 @@ def _roots(p: R.Prob, fams: list[R.Family], c: float, n_nodes: int) -> list[tupl
             # kept-low switching roots at alpha = 0) is not a root: check |x| = 1
             if a is not None and abs(_g(p, pat, a, c)) <= 1e-12:
                 out.append((pat, a))
+        for pi, j in _dips(g, fin, plaus, n2, a_nodes, p.pr.name in ("l1", "l0")):
+            pat = fam.pattern(int(pi), p)
+            out.extend((pat, a) for a in _dip_roots(lambda al, pat=pat: _g(p, pat, al, c),
+                                                    float(a_nodes[j - 1]), float(a_nodes[j + 1]),
+                                                    float(np.sign(g[pi, j]))))
+    return out
+
+
+def _dips(g: np.ndarray, fin: np.ndarray, plaus: np.ndarray, n2: np.ndarray,
+          a_nodes: np.ndarray, convex: bool) -> np.ndarray:
+    """(pattern, node j) pairs where the sampled g = log|x| has a local extremum towards zero
+    (|g| at node j no larger than at j - 1 and j + 1, all three of one sign): two roots near a
+    fold can both lie between adjacent nodes, with no sign change at the nodes.  Where g is
+    unimodal the extremum lies in [a_(j-1), a_(j+1)].
+
+    ``convex`` (l1, l0): on each branch every xi_i is c m_i/(alpha + beta), (c m_i -+ lam)/alpha
+    or c m_i/alpha, so |x|^2 is convex on any interval without alpha = 0 or -beta (g is then
+    quasi-convex, has no interior maximum, and the samples show every minimum).  A convex
+    function lies above the extensions of its secants, so on [a_(j-1), a_(j+1)]
+    |x|^2 >= min(n_j + s_l h_r, n_j - s_r h_l) (s_l, s_r: the slopes of the secants left and
+    right of node j, h_l, h_r: the node spacings); where that bound exceeds 1 (relative slack
+    1e-12 for rounding) the dip cannot reach |x| = 1 and is skipped."""
+    if g.shape[1] < 3:
+        return np.empty((0, 2), dtype=np.int64)
+    # comparisons with NaN are False: non-finite nodes drop out (cheap first pass over all
+    # patterns and nodes, the rest on the few candidates)
+    if convex:
+        mid = g[:, 1:-1]
+        ok = (mid > 0) & (mid <= g[:, :-2]) & (mid <= g[:, 2:])
+    else:
+        ag = np.abs(g)
+        mid = ag[:, 1:-1]
+        ok = (mid > 0) & (mid <= ag[:, :-2]) & (mid <= ag[:, 2:])
+    pi, j = np.nonzero(ok)
+    j = j + 1
+    if pi.size == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    s = np.sign(g[pi, j])
+    keep = (np.sign(g[pi, j - 1]) == s) & (np.sign(g[pi, j + 1]) == s)
+    keep &= fin[pi, j - 1] & fin[pi, j] & fin[pi, j + 1]
+    keep &= plaus[pi, j - 1] | plaus[pi, j] | plaus[pi, j + 1]
+    if convex:
+        al, am, ar = a_nodes[j - 1], a_nodes[j], a_nodes[j + 1]
+        no_pole = ~((al < 0) & (ar > 0))  # the nodes are > -beta
+        with np.errstate(all="ignore"):
+            nl, nm, nr = n2[pi, j - 1], n2[pi, j], n2[pi, j + 1]
+            sl, sr = (nm - nl) / (am - al), (nr - nm) / (ar - am)
+            low = np.minimum(nm + sl * (ar - am), nm - sr * (am - al))
+        keep &= ~(no_pole & (low > 1 + 1e-12))
+    return np.stack([pi[keep], j[keep]], 1)
+
+
+_GOLD = (math.sqrt(5) - 1) / 2
+
+
+def _dip_roots(f: Any, lo: float, hi: float, s: float) -> list[float]:
+    """The roots of f on [lo, hi] around the extremum of s f (golden section on s f, stopped as
+    soon as f changes sign: then one root on each side, by bisection); none if the extremum
+    keeps the sign s.  The search stops at a relative width 1e-10: near a smooth extremum s f is
+    quadratic, so its value there is resolved to about (1e-10 alpha)^2 f'', below the rounding
+    of f itself."""
+
+    def h(al: float) -> float:
+        v = f(al)
+        return s * v if math.isfinite(v) else math.inf
+
+    a, b = lo, hi
+    x1, x2 = b - _GOLD * (b - a), a + _GOLD * (b - a)
+    h1, h2 = h(x1), h(x2)
+    best, fb = (x1, h1) if h1 <= h2 else (x2, h2)
+    for _ in range(200):
+        if fb <= 0 or b - a <= 1e-10 * max(abs(a), abs(b)):
+            break
+        if h1 <= h2:
+            b, x2, h2 = x2, x1, h1
+            x1 = b - _GOLD * (b - a)
+            h1 = h(x1)
+            if h1 < fb:
+                best, fb = x1, h1
+        else:
+            a, x1, h1 = x1, x2, h2
+            x2 = a + _GOLD * (b - a)
+            h2 = h(x2)
+            if h2 < fb:
+                best, fb = x2, h2
+    if fb > 0:
+        return []
+    if fb == 0:
+        return [best]
+    out = []
+    for u, v in ((lo, best), (best, hi)):
+        r = _bisect(f, u, v)
+        if r is not None and abs(f(r)) <= 1e-12:
+            out.append(r)
     return out
 
 
@@ -281,7 +376,8 @@ def binary_fixed_points(w_star: Sequence[Any], k: int, penalty: str, lam: Any, b
     roots = roots + specials
     # validate, then merge roots that are the same point w_bar (at a TL1 fold the kept and
     # kept-low branches meet and the same point is found from both): keep the best margin
-    cands: list[tuple[np.ndarray, np.ndarray, float, tuple]] = []
+    # (the others found for the same point are kept as alternatives for the dps check)
+    cands: list[tuple[np.ndarray, np.ndarray, float, tuple, list[tuple]]] = []
     for pat, alpha in roots:
         val = _validated(p, pat, alpha, c)
         if val is None:
@@ -293,11 +389,13 @@ def binary_fixed_points(w_star: Sequence[Any], k: int, penalty: str, lam: Any, b
         for q, entry in enumerate(cands):
             if float(np.max(np.abs(entry[0] - wv))) <= 1e-9:
                 if mg > entry[2]:
-                    cands[q] = (wv, codes, mg, (pat, alpha, val))
+                    cands[q] = (wv, codes, mg, (pat, alpha, val), [entry[3]] + entry[4])
+                else:
+                    entry[4].append((pat, alpha, val))
                 break
         else:
-            cands.append((wv, codes, mg, (pat, alpha, val)))
-    for _, _, _, (_pat, alpha, val) in cands:
+            cands.append((wv, codes, mg, (pat, alpha, val), []))
+    for _, _, _, (_pat, alpha, val), alts in cands:
         xi, codes, margins, dphi = val
         explicit = isinstance(_pat, tuple)
         if dps is None:
@@ -306,6 +404,15 @@ def binary_fixed_points(w_star: Sequence[Any], k: int, penalty: str, lam: Any, b
         else:
             fp = _assemble_mp(p, w_star, w64, k, pen, lam, beta, codes, alpha, a_c, eta_, dps, ste,
                               explicit and bool(np.any(codes == FLIP)), dphi if explicit else None)
+            if fp is None and not explicit:
+                # a coordinate within float64 rounding of a threshold: the pattern valid at dps
+                # digits may be the other one (found from the other side, or toggled here)
+                for alt_codes, alt_alpha in _threshold_alternatives(p, codes, margins, alpha,
+                                                                    alts):
+                    fp = _assemble_mp(p, w_star, w64, k, pen, lam, beta, alt_codes, alt_alpha,
+                                      a_c, eta_, dps, ste)
+                    if fp is not None:
+                        break
             if fp is None:
                 notes.append(f"a float64 root with pattern {codes.tolist()} did not survive the "
                              f"{dps}-digit check")
@@ -322,6 +429,44 @@ def binary_fixed_points(w_star: Sequence[Any], k: int, penalty: str, lam: Any, b
         msg = "; ".join(([msg] if msg else []) + notes)
     att = None if eta_ is None else sum(1 for f in fps if f.attracting)
     return FixedPointSet(tuple(fps), len(fps) == 1, att, complete and not notes, how, msg, inst)
+
+
+THRESHOLD_MARGIN = 1e-10  # _validated's tolerance: a margin this small may have either sign
+
+
+def _threshold_alternatives(p: R.Prob, codes: np.ndarray, margins: np.ndarray, alpha: float,
+                            alts: list[tuple]) -> list[tuple[np.ndarray, float]]:
+    """Patterns to try at ``dps`` digits when ``codes`` fails there: the other patterns the
+    float64 search found for the same point (best margin first), then every kept/pruned
+    assignment of the coordinates whose float64 margin is within ``THRESHOLD_MARGIN`` of 0
+    (kept: KEPT, and KEPT_LOW for tl1; at most 64 patterns, otherwise one toggle at a time)."""
+    out: list[tuple[np.ndarray, float]] = []
+    seen = {codes.tobytes()}
+
+    def add(cd: np.ndarray, al: float) -> None:
+        if cd.tobytes() not in seen:
+            seen.add(cd.tobytes())
+            out.append((cd, al))
+
+    for pat, al, val in sorted(alts, key=lambda e: -float(np.min(np.abs(e[2][2])))):
+        if not isinstance(pat, tuple):
+            add(val[1], al)
+    near = np.flatnonzero((np.abs(margins) <= THRESHOLD_MARGIN) & (p.m > 0)
+                          & np.isin(codes, (PRUNED, KEPT, KEPT_LOW)))
+    kept_codes = (KEPT, KEPT_LOW) if p.pr.name == "tl1" else (KEPT,)
+    options = (PRUNED,) + kept_codes
+    if len(options) ** near.size <= 64:
+        for combo in itertools.product(options, repeat=int(near.size)):
+            cd = codes.copy()
+            cd[near] = combo
+            add(cd, alpha)
+    else:
+        for j in near:
+            for o in options:
+                cd = codes.copy()
+                cd[j] = o
+                add(cd, alpha)
+    return out
 
 
 def _special_roots(p: R.Prob, c: float, outside: bool) -> list[tuple[Any, float]]:

@@ -629,7 +629,14 @@ class Penalty:
             prm = dict(self._prm_items())
             total = xp.zeros_like(x[..., 0])
             for idx in gs:
-                total = total + _value(xp, self.name, _group_norm(xp, x, idx)[..., 0], prm)
+                if self.name == "lp":
+                    # |m s|^p = |m|^p |s|^p: the norm m s can be subnormal, rounded to a grid far
+                    # coarser than its p-th power's, while m (an entry) and s are exact enough
+                    ia = xp.asarray(idx, device=_device(x))
+                    m, s = _scaled_norm(xp, xp.take(x, ia, axis=-1))
+                    total = total + _value(xp, "lp", m, prm) * _value(xp, "lp", s, prm)
+                else:
+                    total = total + _value(xp, self.name, _group_norm(xp, x, idx)[..., 0], prm)
             return total
         xs = _mp_vector("x", x)
         gs = _check_groups(groups, len(xs))
@@ -798,11 +805,18 @@ def _l1l2_prox(xp: Any, y: Any, tau: float, alpha: float, pl: _Plan) -> Any:
     return xp.where(big, dense, sparse)
 
 
-def _safe_norm(xp: Any, x: Any) -> Any:
-    """Euclidean norm along the last axis, scaled by the largest entry (no overflow)."""
+def _scaled_norm(xp: Any, x: Any) -> tuple[Any, Any]:
+    """``(m, s)`` with the Euclidean norm along the last axis = ``m * s``: ``m`` the largest
+    entry's magnitude (1 where all are 0), ``s`` in [1, sqrt(n)] (or 0)."""
     m = xp.max(xp.abs(x), axis=-1, keepdims=True)
     ms = xp.where(m > 0, m, xp.ones_like(m))
-    return xp.linalg.vector_norm(x / ms, axis=-1) * ms[..., 0]
+    return ms[..., 0], xp.linalg.vector_norm(x / ms, axis=-1)
+
+
+def _safe_norm(xp: Any, x: Any) -> Any:
+    """Euclidean norm along the last axis, scaled by the largest entry (no overflow)."""
+    m, s = _scaled_norm(xp, x)
+    return s * m
 
 
 def _group_norm(xp: Any, y: Any, idx: list[int]) -> Any:

@@ -700,25 +700,14 @@ def _mp_alpha(p: R.Prob, w_hat: list[Any], pr: Any, codes: np.ndarray, alpha0: f
     if glo is None or ghi is None or (glo > 0) == (ghi > 0):
         return None
     tol = mpmath.eps * 8 * max(abs(a0), mpmath.mpf(1))
-    side = 0
-    al = lo
-    for _ in range(400):  # Illinois
-        al = (lo * ghi - hi * glo) / (ghi - glo)
-        ga = g(al)
-        if ga is None:
-            return None
-        if (ga > 0) == (ghi > 0):
-            hi, ghi = al, ga
-            if side == -1:
-                glo /= 2
-            side = -1
-        else:
-            lo, glo = al, ga
-            if side == 1:
-                ghi /= 2
-            side = 1
-        if hi - lo <= tol or not ga:
-            break
+
+    def g_nan(x: Any) -> Any:
+        v = g(x)
+        return mpmath.nan if v is None else v
+
+    al = R._illinois(g_nan, lo, hi, glo, ghi, tol, iters=400)
+    if al is None:
+        return None
     xs = x_of(al)
     if xs is None:
         return None

@@ -310,7 +310,8 @@ def _explicit(p: R.Prob, codes: np.ndarray, alpha: float):
     kept = codes != PRUNED
     if not np.array_equal(kept, u > 0):
         return None
-    margins = np.where(kept, (xi - z) / zs, (z - xi) / zs)
+    with np.errstate(over="ignore"):  # a subnormal threshold: the margin is +-inf, as meant
+        margins = np.where(kept, (xi - z) / zs, (z - xi) / zs)
     margins = np.where(p.m == 0, 1.0, margins)
     dphi = alpha + float(pr.beta) * (1 - prox_derivative_np(pr, u))
     return xi, codes, margins, dphi

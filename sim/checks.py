@@ -281,6 +281,68 @@ register(Statement(
 ))
 
 
+P2_QUOTE = ("no-overlap binary activation CNN can be learned with high probability, and the "
+            "iterative weights converge to a global limit which is a transformation of the true "
+            "weight under a novel sparsifying operation")
+
+
+def _p2_global_limit(p: dict[str, Any]) -> Evidence:
+    """P2's claim read literally, as for P1 (:func:`_p1_global_limit`), for normalised RVSCGD
+    (relu STE): 256 runs from uniform random starts all converge (step norm <= 1e-12), each end
+    point is one of the calculator's fixed points (to 1e-7) or on one of its families (the
+    binary model has no calculator-free map check), and all end at one point (to 1e-6)."""
+    from theory.limits import fixed_points
+
+    w_star = np.asarray(p["w_star"], dtype=float)
+    pen = p["penalty"]
+    res = sim.run(w_star=w_star, runs=256, seed=p["seed"], k=p["k"], lam=p["lam"],
+                  beta=p["beta"], eta=0.5, model="binary", penalty=pen,
+                  penalty_params=PENALTY_PARAMS[pen], iters=6000, tol=1e-12, record_every=100)
+    fs = fixed_points("binary", w_star, p["k"], pen, p["lam"], p["beta"], eta=0.5,
+                      **PENALTY_PARAMS[pen])
+    pts = np.array([fp.u_bar for fp in fs], dtype=float).reshape(-1, w_star.size)
+    dist = (np.min(np.max(np.abs(res.u[:, None] - pts[None]), -1), 1) if len(pts)
+            else np.full(res.runs, np.inf))
+    explained = (dist <= 1e-7) | np.array([any(f.contains(u) for f in fs.families)
+                                           for u in res.u], dtype=bool)
+    converged = np.array(res.status) == "converged"
+    ends: dict[tuple[float, ...], int] = {}
+    for u in res.u:
+        key = tuple(np.round(u, 6))
+        ends[key] = ends.get(key, 0) + 1
+    limits = sorted(ends.items(), key=lambda kv: -kv[1])
+    ok = bool(converged.all() and explained.all() and len(ends) == 1)
+    return Evidence(ok, {
+        "runs": res.runs, "converged_fraction": float(converged.mean()),
+        "fraction_at_a_calculated_fixed_point": float(explained.mean()),
+        "distinct_limits": len(ends),
+        "limits_by_fraction": [{"u_bar": list(key), "fraction": n / res.runs}
+                               for key, n in limits[:6]]})
+
+
+register(Statement(
+    name="p2.global_limit_from_random_starts",
+    hypotheses="normalised RVSCGD, binary activation, relu STE, population coarse gradient, "
+               "eta = 0.5, l1, l0 or TL1 (a = 1), 256 uniform random starts",
+    conclusion=f'P2 (abstract): "{P2_QUOTE}". Read as: every run converges, to one and the '
+               "same limit, which is a fixed point of the calculator's sparsified map",
+    source="quoted", note="rvsm_dynamics.md", instance=_p2_global_limit, domain=None,
+    expected="refuted",
+    # l0: 12 distinct limits, 18% of them off supp(w*) (the zero-slope family); every one is
+    # a calculated fixed point or family member, so "a transformation" holds, "global" not.
+    counterexample={"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": "l0",
+                    "lam": 0.01, "beta": 1.0, "seed": 0},
+    summary=lambda profile: {"other_instances": [
+        {"instance": {"w_star": [1.0, 0.5, 0.0, -0.3], "k": 4, "penalty": pen, "lam": 0.01},
+         **{key: val for key, val in _p2_global_limit({
+             "w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": pen, "lam": 0.01,
+             "beta": 1.0, "seed": 0}).details.items()
+            if key in ("converged_fraction", "fraction_at_a_calculated_fixed_point",
+                       "distinct_limits")}}
+        for pen in ("l1", "tl1")]},
+))
+
+
 def _l0_off_support(p: dict[str, Any]) -> Evidence:
     """256 runs from uniform random starts (l0, eta = 0.5): count those converging to a limit
     whose support lies entirely off supp(w*) (u_bar _|_ w*).  For ReLU, such a limit must have

@@ -30,6 +30,16 @@ def _json(obj: Any, indent: int | None = 2) -> bytes:
     return json.dumps(jsonable(obj), indent=indent, default=str).encode()
 
 
+def _save(fig: Any, out: Path, name: str) -> str:
+    """Write ``fig`` to ``out/name`` atomically (temporary file, then rename) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(out / f".{name}.tmp.png")
+    plt.close(fig)
+    os.replace(out / f".{name}.tmp.png", out / name)
+    return name
+
+
 def _figure_relu_landscape(out: Path) -> str:
     import matplotlib
 
@@ -55,11 +65,7 @@ def _figure_relu_landscape(out: Path) -> str:
     ax.set_ylabel("orthogonal component")
     ax.set_title(f"ReLU population loss, k = {k_}, |w*| = 1")
     ax.legend(loc="lower left", fontsize=8)
-    name = "relu_landscape.png"
-    fig.savefig(out / f".{name}.tmp.png")
-    plt.close(fig)
-    os.replace(out / f".{name}.tmp.png", out / name)
-    return name
+    return _save(fig, out, "relu_landscape.png")
 
 
 def _figure_random_start(out: Path) -> str:
@@ -84,20 +90,7 @@ def _figure_random_start(out: Path) -> str:
     ax.set_ylabel("P[angle(w0, w*) > pi - delta]")
     ax.set_title("Bad random starts: formula (lines) vs 2e5 samples (dots)")
     ax.legend(fontsize=7)
-    name = "random_start_probability.png"
-    fig.savefig(out / f".{name}.tmp.png")
-    plt.close(fig)
-    os.replace(out / f".{name}.tmp.png", out / name)
-    return name
-
-
-def _save(fig: Any, out: Path, name: str) -> str:
-    import matplotlib.pyplot as plt
-
-    fig.savefig(out / f".{name}.tmp.png")
-    plt.close(fig)
-    os.replace(out / f".{name}.tmp.png", out / name)
-    return name
+    return _save(fig, out, "random_start_probability.png")
 
 
 def _figure_trajectories(out: Path) -> str:

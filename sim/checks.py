@@ -157,6 +157,36 @@ def _l1_instances() -> st.SearchStrategy[dict[str, Any]]:
     }))
 
 
+def _distinct_limits(us: np.ndarray) -> list[tuple[tuple[float, ...], int]]:
+    """The distinct end points of a batch (rounded to 1e-6: far above the runs' accuracy, far
+    below the distance between distinct fixed points) with their run counts, most frequent
+    first."""
+    counts: dict[tuple[float, ...], int] = {}
+    for u in us:
+        key = tuple(float(x) for x in np.round(u, 6))
+        counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])
+
+
+def _listed(fs: Any, us: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(near a listed fixed point, on a listed family) per end point: max-norm distance
+    <= 1e-7 scale to a listed u_bar, or :meth:`~theory.limits.ZeroSlopeFamily.contains`."""
+    pts = np.array([fp.u_bar for fp in fs], dtype=float).reshape(-1, us.shape[1])
+    dist = (np.min(np.max(np.abs(us[:, None] - pts[None]), -1), 1) if len(pts)
+            else np.full(us.shape[0], np.inf))
+    fam = np.array([any(f.contains(u) for f in fs.families) for u in us], dtype=bool)
+    return dist <= 1e-7 * scale, fam
+
+
+def _other_instances(check: Any, points: list[dict[str, Any]], keys: tuple[str, ...]
+                     ) -> dict[str, Any]:
+    """Aggregate evidence of a refuted statement: selected details of ``check`` at more
+    instances."""
+    return {"other_instances": [
+        {"instance": {k: v.tolist() if hasattr(v, "tolist") else v for k, v in pt.items()},
+         **{k: v for k, v in check(pt).details.items() if k in keys}} for pt in points]}
+
+
 def _good(fs: Any) -> list[Any]:
     return [fp for fp in fs if fp.good]
 
@@ -203,13 +233,12 @@ def _l1_unique_any_start(p: dict[str, Any]) -> Evidence:
     attracting = [fp for fp in fs if fp.attracting]
     res = sim.run(w_star=w_star, runs=256, seed=p["seed"], k=p["k"], lam=p["lam"],
                   beta=p["beta"], eta=p["eta"], penalty="l1", iters=3000, record_every=100)
-    ends = {tuple(np.round(u, 6)) for u in res.u}
+    ends = _distinct_limits(res.u)
     return Evidence(len(attracting) == 1 and len(ends) == 1, {
         "attracting_fixed_points": [list(map(float, fp.u_bar)) for fp in attracting],
         "good": [fp.good for fp in attracting],
         "distinct_simulated_limits": len(ends),
-        "runs_per_limit": {str(list(e)): int(sum(tuple(np.round(u, 6)) == e for u in res.u))
-                           for e in ends}})
+        "runs_per_limit": {str(list(e)): n for e, n in ends}})
 
 
 register(Statement(
@@ -244,16 +273,12 @@ def _p1_global_limit(p: dict[str, Any]) -> Evidence:
     converged = np.array(res.status) == "converged"
     worst = np.array([map_residual(w, u, w_star, p["k"], pen, lam, beta)[0]
                       for w, u in zip(res.w, res.u)])
-    ends: dict[tuple[float, ...], int] = {}
-    for u in res.u:
-        key = tuple(np.round(u, 6))
-        ends[key] = ends.get(key, 0) + 1
-    limits = sorted(ends.items(), key=lambda kv: -kv[1])
-    ok = bool(converged.all() and np.all(worst <= 1e-9) and len(ends) == 1)
+    limits = _distinct_limits(res.u)
+    ok = bool(converged.all() and np.all(worst <= 1e-9) and len(limits) == 1)
     return Evidence(ok, {
         "runs": res.runs, "converged_fraction": float(converged.mean()),
         "max_map_residual": float(np.nanmax(worst)),
-        "distinct_limits": len(ends),
+        "distinct_limits": len(limits),
         "limits_by_fraction": [{"u_bar": list(key), "fraction": n / res.runs,
                                 "angle": float(angle(np.array(key), w_star))}
                                for key, n in limits[:6]]})
@@ -271,13 +296,11 @@ register(Statement(
     # (angle(u_bar, w*) = 2.61, A < 0).  Both satisfy the map: "a transformation" holds, "global" does not.
     counterexample={"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": "l1",
                     "lam": 0.05, "beta": 1.0, "seed": 0},
-    summary=lambda profile: {"other_instances": [
-        {"instance": {"d": 20, "k": 4, "penalty": pen, "lam": 0.05},
-         **{key: val for key, val in _p1_global_limit({
-             "w_star": np.random.default_rng(3).standard_normal(20), "k": 4, "penalty": pen,
-             "lam": 0.05, "beta": 1.0, "seed": 0}).details.items()
-            if key in ("converged_fraction", "max_map_residual", "distinct_limits")}}
-        for pen in ("l1", "l0", "tl1")]},
+    summary=lambda profile: _other_instances(
+        _p1_global_limit,
+        [{"w_star": np.random.default_rng(3).standard_normal(20), "k": 4, "penalty": pen,
+          "lam": 0.05, "beta": 1.0, "seed": 0} for pen in ("l1", "l0", "tl1")],
+        ("converged_fraction", "max_map_residual", "distinct_limits")),
 ))
 
 
@@ -300,22 +323,15 @@ def _p2_global_limit(p: dict[str, Any]) -> Evidence:
                   penalty_params=PENALTY_PARAMS[pen], iters=6000, tol=1e-12, record_every=100)
     fs = fixed_points("binary", w_star, p["k"], pen, p["lam"], p["beta"], eta=0.5,
                       **PENALTY_PARAMS[pen])
-    pts = np.array([fp.u_bar for fp in fs], dtype=float).reshape(-1, w_star.size)
-    dist = (np.min(np.max(np.abs(res.u[:, None] - pts[None]), -1), 1) if len(pts)
-            else np.full(res.runs, np.inf))
-    explained = (dist <= 1e-7) | np.array([any(f.contains(u) for f in fs.families)
-                                           for u in res.u], dtype=bool)
+    near, on_family = _listed(fs, res.u, 1.0)
+    explained = near | on_family
     converged = np.array(res.status) == "converged"
-    ends: dict[tuple[float, ...], int] = {}
-    for u in res.u:
-        key = tuple(np.round(u, 6))
-        ends[key] = ends.get(key, 0) + 1
-    limits = sorted(ends.items(), key=lambda kv: -kv[1])
-    ok = bool(converged.all() and explained.all() and len(ends) == 1)
+    limits = _distinct_limits(res.u)
+    ok = bool(converged.all() and explained.all() and len(limits) == 1)
     return Evidence(ok, {
         "runs": res.runs, "converged_fraction": float(converged.mean()),
         "fraction_at_a_calculated_fixed_point": float(explained.mean()),
-        "distinct_limits": len(ends),
+        "distinct_limits": len(limits),
         "limits_by_fraction": [{"u_bar": list(key), "fraction": n / res.runs}
                                for key, n in limits[:6]]})
 
@@ -332,14 +348,11 @@ register(Statement(
     # a calculated fixed point or family member, so "a transformation" holds, "global" not.
     counterexample={"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": "l0",
                     "lam": 0.01, "beta": 1.0, "seed": 0},
-    summary=lambda profile: {"other_instances": [
-        {"instance": {"w_star": [1.0, 0.5, 0.0, -0.3], "k": 4, "penalty": pen, "lam": 0.01},
-         **{key: val for key, val in _p2_global_limit({
-             "w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": pen, "lam": 0.01,
-             "beta": 1.0, "seed": 0}).details.items()
-            if key in ("converged_fraction", "fraction_at_a_calculated_fixed_point",
-                       "distinct_limits")}}
-        for pen in ("l1", "tl1")]},
+    summary=lambda profile: _other_instances(
+        _p2_global_limit,
+        [{"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": pen, "lam": 0.01,
+          "beta": 1.0, "seed": 0} for pen in ("l1", "tl1")],
+        ("converged_fraction", "fraction_at_a_calculated_fixed_point", "distinct_limits")),
 ))
 
 
@@ -366,7 +379,7 @@ def _l0_off_support(p: dict[str, Any]) -> Evidence:
         details["max_map_residual"] = max(r for r, _, _ in stats)
         details["norms_of_the_kept_part"] = sorted({round(float(np.linalg.norm(res.u[i])), 6)
                                                     for i in off})
-        details["distinct_limits"] = len({tuple(np.round(res.u[i], 6)) for i in off})
+        details["distinct_limits"] = len(_distinct_limits(res.u[off]))
     if off:
         details["example_u_bar"] = res.u[off[0]].tolist()
     return Evidence(not off, details)
@@ -420,20 +433,17 @@ def _complete_means_complete(p: dict[str, Any]) -> Evidence:
                   beta=p["beta"], eta=0.5, model=model, penalty=pen, penalty_params=params,
                   iters=6000, tol=1e-12, record_every=100)
     conv = np.array(res.status) == "converged"
-    pts = np.array([fp.u_bar for fp in fs], dtype=float).reshape(-1, w_star.size)
     scale = 1.0 if model == "binary" else float(norm(w_star))
-    dist = (np.min(np.max(np.abs(res.u[:, None] - pts[None]), -1), 1) if len(pts)
-            else np.full(res.runs, np.inf))
-    in_family = np.array([any(f.contains(u) for f in fs.families) for u in res.u], dtype=bool)
+    near, in_family = _listed(fs, res.u, scale)
     # w -> 0 (k = 1: the saddle merges with the origin) is a limit but not a fixed point: the
     # loss is not differentiable there, so the calculator does not list it
     origin = np.array([float(norm(w)) <= 1e-8 * scale for w in res.w])
-    missed = np.flatnonzero(conv & (dist > 1e-7 * scale) & ~in_family & ~origin)
+    missed = np.flatnonzero(conv & ~near & ~in_family & ~origin)
     return Evidence(missed.size == 0, {
-        "listed": len(pts), "families": [f.describe() for f in fs.families],
+        "listed": len(fs), "families": [f.describe() for f in fs.families],
         "runs_on_a_family": int(in_family.sum()), "runs_to_the_origin": int(origin.sum()),
         "converged_runs": int(conv.sum()), "missed_runs": int(missed.size),
-        "missed_limits": sorted({tuple(np.round(res.u[i], 6)) for i in missed})[:5]})
+        "missed_limits": [key for key, _ in _distinct_limits(res.u[missed])][:5]})
 
 
 register(Statement(
@@ -643,16 +653,17 @@ register(Statement(
 # ---------------------------------------------------------------- the coordinatewise limit map
 
 def map_residual(w: np.ndarray, u: np.ndarray, w_star: np.ndarray, k: int, penalty: str,
-                 lam: float, beta: float) -> tuple[float, float, float]:
+                 lam: float, beta: float, a: float = PENALTY_PARAMS["tl1"]["a"]
+                 ) -> tuple[float, float, float]:
     r"""How far a ReLU RVSM end point ``(w, u)`` is from theory.md's coordinatewise limit map:
     with :math:`\bar A, \bar B` of :func:`theory.limits.relu_coeffs` at ``w``, off the support
     :math:`(\bar A + \beta)\bar w_i = \bar B w^*_i`, on it
     :math:`\bar A\bar w_i = \bar B w^*_i - \lambda P'(\bar u_i)` with :math:`P' = 0` (l0),
     :math:`\operatorname{sgn}\bar u_i` (l1), :math:`\rho_a'(|\bar u_i|)\operatorname{sgn}\bar u_i`
-    (TL1, from SymPy).  Returns (max residual relative to the terms' size, A, B); NaN at w = 0,
-    where A is undefined."""
+    (TL1 with parameter ``a``, from SymPy).  Returns (max residual relative to the terms'
+    size, A, B); NaN at w = 0, where A is undefined."""
     from theory.limits import relu_coeffs
-    from theory.limits._common import _tl1_kernels
+    from theory.limits._common import tl1_d1_np
 
     r, s = float(norm(w)), float(norm(w_star))  # overflow/underflow-safe norms
     if r == 0:
@@ -662,7 +673,7 @@ def map_residual(w: np.ndarray, u: np.ndarray, w_star: np.ndarray, k: int, penal
     if penalty == "l1":
         dp = np.sign(u)
     elif penalty == "tl1":
-        dp = np.sign(u) * _tl1_kernels()["d1"](np.float64(PENALTY_PARAMS["tl1"]["a"]), np.abs(u))
+        dp = np.sign(u) * tl1_d1_np(a, np.abs(u))
     else:
         dp = np.zeros_like(u)
     lhs = np.where(on, a_ * w, (a_ + beta) * w)

@@ -54,6 +54,7 @@ from theory.limits._common import (
 from theory.limits._spectral import extreme_eigenvalues_compressed
 from theory.limits._types import FixedPoint, FixedPointSet
 from theory.limits.bounds import binary_bound
+from theory.limits.degenerate import complete_set
 from theory.limits.relu_rvsm import GUARD_DPS, check_eta, check_w_star
 
 __all__ = ["binary_fixed_points", "coarse_constants"]
@@ -429,7 +430,8 @@ def binary_fixed_points(w_star: Sequence[Any], k: int, penalty: str, lam: Any, b
     if notes:
         msg = "; ".join(([msg] if msg else []) + notes)
     att = None if eta_ is None else sum(1 for f in fps if f.attracting)
-    return FixedPointSet(tuple(fps), len(fps) == 1, att, complete and not notes, how, msg, inst)
+    fs = FixedPointSet(tuple(fps), len(fps) == 1, att, complete and not notes, how, msg, inst)
+    return complete_set(fs, "binary", w_star, k, penalty, lam, beta, c=float(c))
 
 
 THRESHOLD_MARGIN = 1e-10  # _validated's tolerance: a margin this small may have either sign

@@ -29,6 +29,8 @@ simulations from random starts converge to it.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -36,9 +38,11 @@ from typing import Any
 import numpy as np
 
 from theory.geometry import norm
+from theory.limits import _relu as R
 from theory.limits._common import relu_coeff_kernels
+from theory.limits._types import FixedPointSet
 
-__all__ = ["ZeroSlopeFamily", "zero_slope_families"]
+__all__ = ["ZeroSlopeFamily", "zero_slope_families", "complete_set"]
 
 
 @dataclass(frozen=True)
@@ -97,17 +101,10 @@ def _relu_angles(k: int, beta: float) -> list[float]:
     hs = h(ts)
     roots = []
     for i in np.flatnonzero(np.sign(hs[:-1]) * np.sign(hs[1:]) < 0):
-        lo, hi, flo = float(ts[i]), float(ts[i + 1]), float(hs[i])
-        for _ in range(200):
-            mid = (lo + hi) / 2
-            if mid in (lo, hi):
-                break
-            fm = float(h(mid))
-            if (fm < 0) == (flo < 0):
-                lo, flo = mid, fm
-            else:
-                hi = mid
-        roots.append((lo + hi) / 2)
+        t = R._illinois(lambda x: float(h(x)), float(ts[i]), float(ts[i + 1]), float(hs[i]),
+                        float(hs[i + 1]), 1e-15)
+        if t is not None:
+            roots.append(t)
     return roots
 
 
@@ -146,3 +143,44 @@ def zero_slope_families(model: str, w_star: Any, k: int, lam: float, beta: float
         out.append(ZeroSlopeFamily(model, tuple(float(x) for x in base), zeros, rho,
                                    max(max_kept, 1), z, ang, norm_, coeffs))
     return out
+
+
+def complete_set(fs: FixedPointSet, model: str, w_star: Any, k: int, penalty: str, lam: Any,
+                 beta: Any, c: float | None = None) -> FixedPointSet:
+    r"""What the branch search cannot list, added to its result (both models):
+
+    * the reflections :math:`\bar w_j \mapsto -\bar w_j` for :math:`w^*_j = 0`: the loss
+      depends on :math:`w` through :math:`|w|` and :math:`w\cdot w^*`, the penalties are even,
+      so a reflection maps fixed points to fixed points with the same angle, norm,
+      :math:`L_\beta`, residual and spectrum; the search fixes one sign for a kept zero of
+      :math:`w^*`;
+    * for l0, the zero-slope families (:func:`zero_slope_families`, float64) in ``families``.
+
+    ``unique`` becomes False when anything is added; ``attracting_count`` counts the reflections.
+    """
+    zeros = [j for j, x in enumerate(w_star) if float(x) == 0]
+    seen = {tuple(float(x) for x in fp.w_bar) for fp in fs}
+    extra = []
+    for fp in fs:
+        kept = [j for j in zeros if float(fp.w_bar[j]) != 0]
+        for signs in itertools.product((1, -1), repeat=len(kept)):
+            w_bar, u_bar = list(fp.w_bar), list(fp.u_bar)
+            for j, sg in zip(kept, signs):
+                if sg < 0:
+                    w_bar[j], u_bar[j] = -w_bar[j], -u_bar[j]
+            key = tuple(float(x) for x in w_bar)
+            if key not in seen:
+                seen.add(key)
+                extra.append(dataclasses.replace(fp, w_bar=tuple(w_bar), u_bar=tuple(u_bar)))
+    fams = zero_slope_families(model, np.array([float(x) for x in w_star]), k, float(lam),
+                               float(beta), c=c) if penalty == "l0" else []
+    if not extra and not fams:
+        return fs
+    points = fs.fixed_points + tuple(extra)
+    att = None if fs.attracting_count is None else sum(1 for f in points if f.attracting)
+    msg = fs.message
+    if fams:
+        note = "; ".join(f.describe() for f in fams)
+        msg = f"{msg}; {note}" if msg else note
+    return dataclasses.replace(fs, fixed_points=points, unique=False, attracting_count=att,
+                               message=msg, families=tuple(fams))

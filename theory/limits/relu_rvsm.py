@@ -43,6 +43,7 @@ from theory.limits._common import (
 from theory.limits._spectral import extreme_eigenvalues
 from theory.limits._types import FixedPoint, FixedPointSet
 from theory.limits.bounds import relu_bound
+from theory.limits.degenerate import complete_set
 
 __all__ = ["relu_fixed_points", "check_eta", "check_w_star"]
 
@@ -179,8 +180,9 @@ def relu_fixed_points(w_star: Sequence[Any], k: int, penalty: str, lam: Any, bet
     if notes:
         msg = "; ".join(([msg] if msg else []) + notes)
     att = None if eta_ is None else sum(1 for f in fps if f.attracting)
-    return FixedPointSet(tuple(fps), len(fps) == 1 and not truncated, att,
-                         complete and not notes, how, msg, inst)
+    fs = FixedPointSet(tuple(fps), len(fps) == 1 and not truncated, att,
+                       complete and not notes, how, msg, inst)
+    return complete_set(fs, "relu", w_star, k, penalty, lam, beta)
 
 
 # ------------------------------------------------------------------------- assembly

@@ -77,11 +77,21 @@ class Inequality:
     substitution: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
     relation: Literal[">=", ">"] = ">="
     multiplier: sp.Expr = sp.S.One
+    form: sp.Expr | None = None
+    """The same function of the box variables written so that its sign is visible to interval
+    arithmetic (e.g. a sum of non-negative terms); certified equal to the transformed
+    ``original`` by exact simplification before it is used."""
+
+    @functools.cached_property
+    def transformed(self) -> sp.Expr:
+        """``multiplier * original.subs(substitution)``, simplified."""
+        return sp.simplify(self.multiplier * self.original.subs(dict(self.substitution)))
 
     @functools.cached_property
     def expr(self) -> sp.Expr:
-        """The prover's function of the box variables (simplified)."""
-        return sp.simplify(self.multiplier * self.original.subs(dict(self.substitution)))
+        """The prover's function of the box variables: ``form`` if given, else
+        :attr:`transformed`."""
+        return self.form if self.form is not None else self.transformed
 
 
 @dataclass(frozen=True)

@@ -334,7 +334,7 @@ def prove_inequality(ineq: Inequality, *, prec: int = 64, budget: Budget | None 
                     raise _Undecided(f"factor {f} changes sign at "
                                      + ", ".join(f"{s_} = {float(c):.17g}" for s_, c in
                                                  zip(symbols, ce.point, strict=True))
-                                     + " without the whole expression being violated there")
+                                     + " without the whole expression being violated there") from None
                 finally:
                     out.leaves += prover.leaves
                     out.evaluations += prover.evaluations

@@ -107,6 +107,37 @@ register(Statement(
 ))
 
 
+def _descent_a0(p: dict[str, Any]) -> Evidence:
+    r"""Per step, with :math:`A_0 = 2a/k^2` (statement ``relu.hessian_upper_bound_a0``) and
+    :math:`\eta = \mathrm{frac}\cdot 2/(A_0 + \beta)` from any start, including steps whose
+    segment passes near or through 0: :math:`L_\beta^{t+1} - L_\beta^t \le -(1/\eta -
+    (A_0 + \beta)/2)|\Delta w|^2`.  Tolerance as :func:`_descent`."""
+    a0 = 2 * relu.constants(p["k"])[0] / p["k"] ** 2
+    eta = p["frac"] * 2 / (a0 + p["beta"])
+    res = _run(p, eta, 40)
+    lag = res.traces["lagrangian"][:, 0]
+    dw = res.traces["residual"][1:, 0]
+    if not np.all(np.isfinite(lag)):
+        return Evidence(False, {"eta": eta, "diverged": True})
+    gain = (1 / eta - (a0 + p["beta"]) / 2) * dw**2
+    tol = 64 * EPS64 * (np.abs(lag[:-1]) + np.abs(lag[1:]) + 1.0)
+    worst = float(np.max(lag[1:] - lag[:-1] + gain - tol))
+    return Evidence(worst <= 0, {"eta": eta, "A0": a0, "steps": len(dw), "max_violation": worst})
+
+
+register(Statement(
+    name="rvsm.descent_global_step",
+    hypotheses="RVSM on the ReLU loss, any penalty with an exact prox, any start, "
+               "eta < 2/(A0 + beta) with A0 = (k + pi - 1)/(pi k) (no condition on the segment)",
+    conclusion="L_beta(u^{t+1}, w^{t+1}) <= L_beta(u^t, w^t) - (1/eta - (A0+beta)/2)|w^{t+1} - "
+               "w^t|^2 (rests on the certified relu.hessian_upper_bound_a0)",
+    source="derived", note=NOTE, instance=_descent_a0, domain=_instances, examples=60,
+    pinned=[{"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "w0": np.array([-1.0, -0.5, 0.0, 0.3]),
+             "k": 4, "penalty": pen, "lam": 0.05, "beta": 1.0, "frac": 0.99}
+            for pen in ("l1", "l0", "tl1")],
+))
+
+
 def _angle_monotone(p: dict[str, Any], model: str) -> Evidence:
     """Along 60 steps at eta = frac * min(pi k/(k + pi - 1), 2/(L(|w0|/2) + beta)), the angle
     theta(w^t, w*) never increases by more than twice its float64 accuracy (2 x 16 eps pi)."""

@@ -108,3 +108,22 @@ register(Statement(
     source="derived", note="limits.md", instance=_tightness, domain=None,
     pinned=[{"model": "relu", "n": 40, "seed": 4}, {"model": "binary", "n": 40, "seed": 4}],
 ))
+
+
+def _sampled_steps(p: dict[str, Any]) -> Evidence:
+    """The scalar inequalities of step 6 at random points of their domains (mpmath, 30 digits)."""
+    from theory.certify.sampled import sample_claim
+
+    res = sample_claim("limits.error_bound_inequalities", p["n"], p["seed"])
+    return Evidence(res["violations"] == 0, res, res["worst"])
+
+
+register(Statement(
+    name="limits.error_bound_inequalities",
+    hypotheses="t in [0, pi] (ReLU: k >= 1), phi = asin R in [0, pi/2] (binary)",
+    conclusion="the scalar inequalities the error bounds of limits.md step 6 rest on: "
+               "D = A1 + B - A0 = (sin t - t)/(pi k) <= 0 and decreasing; s B(t) sin t concave on "
+               "[0, pi/2] with value s/(2k) at pi/2; 2 sin(phi/2) <= sqrt(2) sin(phi)",
+    source="derived", note="limits.md", instance=_sampled_steps, domain=None,
+    pinned=[{"n": 200, "seed": 6}],
+))

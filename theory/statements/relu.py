@@ -166,3 +166,29 @@ register(Statement(
     source="derived", note=NOTE, instance=_random_start, domain=None,
     pinned=[{"d": 3, "delta": 1.0}, {"d": 10, "delta": 1.2}, {"d": 2, "delta": 0.4}],
 ))
+
+
+# ---------------------------------------------------------------- global curvature bound A0
+
+def _hessian_at_most_a0(p: tuple[tuple[np.ndarray, np.ndarray], int]) -> Evidence:
+    """Every Hessian eigenvalue at w is at most A0 = 2a/k^2 (to 64 ulps of A0)."""
+    (w, w_star), k = p
+    if not np.any(w):
+        return Evidence(True, {"skipped": "w = 0"})
+    a0 = 2 * relu.constants(k)[0] / k**2
+    e = relu.hessian_eigen(w, w_star, k)
+    top = float(max(e.along_w, e.along_normal, e.orthogonal))
+    return Evidence(top <= a0 * (1 + 64 * EPS64), {"largest_eigenvalue": top, "A0": a0})
+
+
+register(Statement(
+    name="relu.hessian_upper_bound_a0",
+    hypotheses="any w != 0, any w* != 0, any integer k >= 1",
+    conclusion="every Hessian eigenvalue of the ReLU loss is at most A0 = (k + pi - 1)/(pi k), "
+               "and the loss has a concave kink at 0; hence the descent lemma with constant A0 "
+               "holds between any two points (no condition on the segment)",
+    source="derived", note=NOTE, instance=_hessian_at_most_a0,
+    domain=lambda: st.tuples(teacher_student_pairs(), ks),
+    pinned=[((np.array([0.0, 1.0]), np.array([1.0, 0.0])), 1),
+            ((np.array([-1.0, 1e-9]), np.array([1.0, 0.0])), 64)],
+))

@@ -162,7 +162,12 @@ class _FactorProver:
     def prove(self, box: list[tuple[fmpq, fmpq]], depth: int = 0,
               leaf_cap: int | None = None) -> dict[str, Any]:
         """A proof tree of ``g >= 0`` on ``box``; raises _Undecided or _Counterexample."""
-        stack_start = self.leaves
+        if self.evaluations > 8 * self.budget.max_leaves:
+            raise _Undecided(f"evaluation budget of {8 * self.budget.max_leaves} exhausted "
+                             f"({self.leaves} leaves proved)")
+        if self.evaluations % 1024 == 0 and time.perf_counter() > self.deadline:
+            raise _Undecided(f"time budget of {self.budget.max_seconds:g} s exhausted after "
+                             f"{self.leaves} leaves")
         v = self.eval(box)
         if self.ok(v):
             return self._leaf(box, "enclosure", v)
@@ -215,13 +220,13 @@ class _FactorProver:
                 + ", ".join(f"{s} in [{float(a):.17g}, {float(b):.17g}]"
                             for s, (a, b) in zip(self.symbols, box, strict=True))
                 + f"; g there in [{_decimal_ends(v)[0]}, {_decimal_ends(v)[1]}] "
-                  "(a touching point needs a symbolic factor or a monotone face)")
+                  "(a bound touched there needs a symbolic factor or a monotone face; a margin "
+                  "smaller than the rounding needs more precision)")
         mid = center[j]
         lo_box, hi_box = list(box), list(box)
         lo_box[j] = (box[j][0], mid)
         hi_box[j] = (mid, box[j][1])
         children = [self.prove(lo_box, depth + 1, leaf_cap), self.prove(hi_box, depth + 1, leaf_cap)]
-        del stack_start
         return {"box": [[_fmt(a), _fmt(b)] for a, b in box],
                 "split": {"variable": j, "at": _fmt(mid)}, "children": children}
 

@@ -29,6 +29,7 @@ Ball arithmetic is python-flint's ``arb`` at ``prec`` bits (:mod:`theory.certify
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -93,13 +94,23 @@ def _fmt(q: fmpq) -> str:
     return str(q)
 
 
+def _end(e: arb, up: bool) -> float:
+    """A float on the outer side of the ball ``e`` (an end point of an enclosure)."""
+    if e.is_exact():
+        v = float(e.mid())
+        if arb(v) == e:
+            return v
+    v = float(e.mid()) + (float(e.rad()) if up else -float(e.rad()))
+    return math.nextafter(math.nextafter(v, math.inf if up else -math.inf),
+                          math.inf if up else -math.inf)
+
+
 def _decimal_ends(x: arb) -> list[str]:
+    """The enclosure's end points as decimal strings, rounded outward (informative: the checker
+    recomputes its own enclosure and compares)."""
     if not x.is_finite():
         return ["-inf", "inf"]
-    lo = float(x.lower().mid()) - 2 * abs(float(x.rad())) - 1e-300
-    hi = float(x.upper().mid()) + 2 * abs(float(x.rad())) + 1e-300
-    # Rounded outward past the float conversion by a relative 2^-50.
-    return [repr(lo - abs(lo) * 2.0**-50), repr(hi + abs(hi) * 2.0**-50)]
+    return [repr(_end(x.lower(), False)), repr(_end(x.upper(), True))]
 
 
 class _FactorProver:

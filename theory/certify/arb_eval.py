@@ -279,12 +279,91 @@ def _build(expr: sp.Expr, index: dict[sp.Symbol, int]) -> ArbFn:
     raise Unsupported(f"no rigorous ball extension for {expr.func.__name__}")
 
 
+_METHOD = {sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.log: "log", sp.asin: "asin",
+           sp.acos: "acos", sp.atan: "atan", sp.erfc: "erfc", exp_m1: "expm1"}
+
+
+class _CodeGen:
+    """Straight-line Python over ``arb`` values: one assignment per node of the expression.
+
+    A product or sum whose operands SymPy knows to be non-negative (from the box variables'
+    assumptions) is clipped to its non-negative part, decided at compile time, so the hot path
+    has no sign tests; nodes without a method-call translation are delegated to the closure
+    builder above.
+    """
+
+    def __init__(self, index: dict[sp.Symbol, int]) -> None:
+        self.index = index
+        self.lines: list[str] = []
+        self.consts: dict[str, object] = {"arb": arb}
+        self.memo: dict[sp.Basic, str] = {}
+
+    def const(self, value: object) -> str:
+        name = f"c{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def emit(self, code: str) -> str:
+        name = f"t{len(self.lines)}"
+        self.lines.append(f"    {name} = {code}")
+        return name
+
+    def node(self, e: sp.Expr) -> str:
+        if e in self.memo:
+            return self.memo[e]
+        out = self._node(e)
+        self.memo[e] = out
+        return out
+
+    def _node(self, e: sp.Expr) -> str:
+        if isinstance(e, sp.Symbol):
+            if e not in self.index:
+                raise Unsupported(f"free symbol {e} is not a box variable")
+            return f"xs[{self.index[e]}]"
+        if e.is_Number or e in (sp.pi, sp.E):
+            return self.const(_number(e))
+        nonneg = bool(e.is_nonnegative)
+        if isinstance(e, sp.Add | sp.Mul):
+            args = [self.node(a) for a in e.args]
+            op = " + " if isinstance(e, sp.Add) else " * "
+            code = op.join(args)
+            return self.emit(f"({code}).nonnegative_part()" if nonneg else code)
+        if isinstance(e, sp.Pow) and e.args[1].is_Integer:
+            n = int(e.args[1])
+            b = self.node(e.args[0])
+            if n % 2 == 0:
+                p = self.emit(f"abs({b}) ** {abs(n)}")
+                p = self.emit(f"{p}.nonnegative_part()")
+                return self.emit(f"1 / {p}") if n < 0 else p
+            if n == 1:
+                return b
+            return self.emit(f"{b} ** {n}" if n > 0 else f"1 / {b} ** {-n}")
+        if isinstance(e, sp.Pow) and e.args[1] == sp.S.Half:
+            return self.emit(f"{self.node(e.args[0])}.nonnegative_part().sqrt()")
+        if isinstance(e, sp.Pow) and e.args[1] == -sp.S.Half:
+            return self.emit(f"{self.node(e.args[0])}.rsqrt()")
+        if isinstance(e, sp.exp):
+            return self.emit(f"{self.node(e.args[0])}.exp().nonnegative_part()")
+        if isinstance(e, sp.Abs):
+            return self.emit(f"abs({self.node(e.args[0])}).nonnegative_part()")
+        if e.func in _METHOD and len(e.args) == 1:
+            return self.emit(f"{self.node(e.args[0])}.{_METHOD[e.func]}()")
+        fn = self.const(_build(e, self.index))
+        return self.emit(f"{fn}(xs)")
+
+
 def compile_arb(expr: sp.Expr, symbols: Sequence[sp.Symbol]) -> ArbFn:
-    """A closure ``f(balls) -> arb`` enclosing ``expr`` for every point of the balls.
+    """A function ``f(balls) -> arb`` enclosing ``expr`` for every point of the balls.
 
     ``balls[i]`` is the ball of ``symbols[i]``.  Raises :class:`Unsupported` (a
     :class:`ValueError`) for a function without a rigorous extension or a free symbol that is
-    not in ``symbols``.
+    not in ``symbols``.  The expression is translated once into straight-line Python
+    (:class:`_CodeGen`); evaluation is a sequence of python-flint calls.
     """
     index = {s: i for i, s in enumerate(symbols)}
-    return _build(sp.sympify(expr), index)
+    gen = _CodeGen(index)
+    result = gen.node(sp.sympify(expr))
+    src = "def f(xs):\n" + "\n".join(gen.lines) + f"\n    return {result}\n"
+    namespace = dict(gen.consts)
+    exec(compile(src, "<arb_eval>", "exec"), namespace)  # noqa: S102 - generated from SymPy
+    return namespace["f"]  # type: ignore[return-value]

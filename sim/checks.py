@@ -104,6 +104,9 @@ register(Statement(
     # pull towards u = w; it overshoots and L_beta grows without bound.
     counterexample={"w_star": np.array([0.0, 1.0]), "w0": np.array([1.0, 0.0]), "k": 1,
                     "penalty": "l0", "lam": 0.0, "beta": 0.1, "frac": 3.5},
+    rigorous_counterexample=lambda: __import__(
+        "theory.certify.counterexamples", fromlist=["recheck"]).recheck(
+        "rvsm.descent_any_step"),
 ))
 
 
@@ -164,6 +167,9 @@ register(Statement(
     # towards u turns w away from w* (the angle rises by 5.6e-4 at one step).
     counterexample={"w_star": np.array([0.0, 1.0, 2.0]), "w0": np.array([1.0, 0.0, 0.0]),
                     "k": 1, "penalty": "l0", "lam": 0.05, "beta": 0.1, "frac": 0.5},
+    rigorous_counterexample=lambda: __import__(
+        "theory.certify.counterexamples", fromlist=["recheck"]).recheck(
+        "rvsm.angle_monotone"),
 ))
 register(Statement(
     name="rvscgd.angle_monotone",
@@ -175,6 +181,9 @@ register(Statement(
     # the sparsified limit is not parallel to w*, so monotone decrease to it cannot hold.
     counterexample={"w_star": np.array([0.0, 1.0, 2.0]), "w0": np.array([1.0, 0.0, 0.0]),
                     "k": 1, "penalty": "l1", "lam": 0.001, "beta": 0.1, "frac": 0.5},
+    rigorous_counterexample=lambda: __import__(
+        "theory.certify.counterexamples", fromlist=["recheck"]).recheck(
+        "rvscgd.angle_monotone"),
 ))
 
 

@@ -116,6 +116,9 @@ register(Statement(
     source="conjecture", note=NOTE, instance=_continuous_at_zero,
     domain=lambda: st.tuples(st.floats(0, np.pi), ks), expected="refuted",
     counterexample=(0.0, 1),
+    rigorous_counterexample=lambda: __import__(
+        "theory.certify.counterexamples", fromlist=["recheck"]).recheck(
+        "binary.loss_continuous_at_zero"),
 ))
 
 

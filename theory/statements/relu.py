@@ -115,6 +115,9 @@ register(Statement(
     # Found by `search` over the domain above and shrunk by Hypothesis: w = 3 w*, k = 1,
     # eta = 2x the bound; the step overshoots through the origin and the angle jumps 0 -> pi.
     counterexample=((np.array([0.0, -3.0]), np.array([0.0, -1.0])), 1, 2.0),
+    rigorous_counterexample=lambda: __import__(
+        "theory.certify.counterexamples", fromlist=["recheck"]).recheck(
+        "relu.gd_angle_monotone_any_step"),
 ))
 
 

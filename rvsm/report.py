@@ -382,6 +382,7 @@ def _tested_text(t: dict[str, Any] | None) -> str:
         return ""
     text = f"{t['draws']} draws, {t['pinned']} pinned"
     sizes = [s.get("samples") or s.get("runs") for s in t.get("pinned_sizes", []) if s]
+    sizes = [s for s in sizes if s is not None]
     if sizes:
         text += f" (sample sizes {', '.join(str(s) for s in sizes)})"
     return text

@@ -24,6 +24,16 @@ EPS64 = float(np.finfo(np.float64).eps)
 PENALTY_PARAMS = {"l1": {}, "l0": {}, "tl1": {"a": 1.0}}
 
 
+def _limit_recheck(name: str) -> Any:
+    """The refutation's rigour for a statement about limits of long runs: not rigorous yet, with
+    the reason from :mod:`theory.certify.counterexamples` (it needs certified fixed points)."""
+    def recheck() -> dict[str, Any]:
+        from theory.certify.counterexamples import recheck as _recheck
+
+        return _recheck(name)
+    return recheck
+
+
 def _instances() -> st.SearchStrategy[dict[str, Any]]:
     """RVSM instances: teacher, start, k, penalty, lam, beta, and a step-size fraction."""
     return st.integers(2, 6).flatmap(lambda d: st.fixed_dictionaries({
@@ -282,7 +292,7 @@ def _l1_unique_any_start(p: dict[str, Any]) -> Evidence:
 
 
 register(Statement(
-    name="rvsm.l1_unique_limit_any_start",
+    name="rvsm.l1_unique_limit_any_start", rigorous_counterexample=_limit_recheck("rvsm.l1_unique_limit_any_start"),
     hypotheses="ReLU RVSM, l1, population gradient, any start",
     conclusion="the limit is unique (one attracting fixed point, reached from every start)",
     source="conjecture", note="limits.md", instance=_l1_unique_any_start, domain=None,
@@ -325,7 +335,7 @@ def _p1_global_limit(p: dict[str, Any]) -> Evidence:
 
 
 register(Statement(
-    name="p1.global_limit_from_random_starts",
+    name="p1.global_limit_from_random_starts", rigorous_counterexample=_limit_recheck("p1.global_limit_from_random_starts"),
     hypotheses="ReLU RVSM, population gradient, eta = 0.5 (below the step bound), l1, l0 or "
                "TL1 (a = 1), 256 uniform random starts of radius |w*|",
     conclusion=f'P1 (abstract): "{P1_QUOTE}". Read as: every run converges, to one and the '
@@ -377,7 +387,7 @@ def _p2_global_limit(p: dict[str, Any]) -> Evidence:
 
 
 register(Statement(
-    name="p2.global_limit_from_random_starts",
+    name="p2.global_limit_from_random_starts", rigorous_counterexample=_limit_recheck("p2.global_limit_from_random_starts"),
     hypotheses="normalised RVSCGD, binary activation, relu STE, population coarse gradient, "
                "eta = 0.5, l1, l0 or TL1 (a = 1), 256 uniform random starts",
     conclusion=f'P2 (abstract): "{P2_QUOTE}". Read as: every run converges, to one and the '
@@ -426,7 +436,7 @@ def _l0_off_support(p: dict[str, Any]) -> Evidence:
 
 
 register(Statement(
-    name="rvsm.l0_no_off_support_limit",
+    name="rvsm.l0_no_off_support_limit", rigorous_counterexample=_limit_recheck("rvsm.l0_no_off_support_limit"),
     hypotheses="ReLU RVSM, l0, population gradient, eta = 0.5, uniform random starts of "
                "radius |w*|, w* with zero entries",
     conclusion="no run converges to a limit whose support lies entirely off supp(w*) "

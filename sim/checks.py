@@ -30,6 +30,8 @@ def _limit_recheck(name: str) -> Any:
     def recheck() -> dict[str, Any]:
         from theory.certify.counterexamples import recheck as _recheck
 
+        if name == "p2.global_limit_from_random_starts":
+            return _p2_certified()
         return _recheck(name)
     return recheck
 
@@ -359,6 +361,31 @@ P2_QUOTE = ("no-overlap binary activation CNN can be learned with high probabili
             "weight under a novel sparsifying operation")
 
 
+P2_COUNTEREXAMPLE = {"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": "l0",
+                     "lam": 0.01, "beta": 1.0, "seed": 0}
+
+
+def _p2_certified() -> dict[str, Any]:
+    """Reading (b) of P2 ("one and the same limit") refuted rigorously: the certified set of the
+    recorded instance (:func:`theory.certify.fixed_points.certify_binary`, eta = 0.5) has at
+    least two fixed points proved to exist and to attract (each attracts an open set of starts,
+    so uniform random starts reach each with positive probability)."""
+    from theory.certify.fixed_points import certify_binary
+
+    p = P2_COUNTEREXAMPLE
+    cs = certify_binary(p["w_star"].tolist(), p["k"], p["penalty"], p["lam"], p["beta"], eta=0.5)
+    att = [q for q in cs.points if q.stability == "attracting" and q.gamma_positive]
+    ok = cs.status == "complete" and len(att) >= 2
+    return {"rigorous": ok,
+            "method": (f"certified fixed-point set (ball arithmetic): exactly {len(cs.points)} "
+                       f"isolated fixed points, {len(att)} proved attracting "
+                       f"({sum(q.good for q in att)} sign-consistent), "
+                       f"{sum(1 for f in cs.families if f.exists)} zero-slope family; no other "
+                       "fixed point"),
+            "reason": None if ok else "; ".join(cs.reasons) or "fewer than 2 attracting points",
+            "violation": {"attracting_points": [[(a + b) / 2 for a, b in q.w_bar] for q in att]}}
+
+
 def _p2_global_limit(p: dict[str, Any]) -> Evidence:
     """P2's claim read literally, as for P1 (:func:`_p1_global_limit`), for normalised RVSCGD
     (relu STE): 256 runs from uniform random starts all converge (step norm <= 1e-12), each end
@@ -396,8 +423,7 @@ register(Statement(
     expected="refuted",
     # l0: 12 distinct limits, 18% of them off supp(w*) (the zero-slope family); every one is
     # a calculated fixed point or family member, so "a transformation" holds, "global" not.
-    counterexample={"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": "l0",
-                    "lam": 0.01, "beta": 1.0, "seed": 0},
+    counterexample=P2_COUNTEREXAMPLE,
     summary=lambda profile: _other_instances(
         _p2_global_limit,
         [{"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": pen, "lam": 0.01,

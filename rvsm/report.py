@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from rvsm.figures import FIGURES, figure_tradeoff
 from sim.results import atomic_write, jsonable
-from theory import __version__, relu
+from theory import __version__
 from theory.statements import STATUSES, Evidence, Statement, load_all
 
 
@@ -31,234 +28,6 @@ def _json(obj: Any, indent: int | None = 2) -> bytes:
     """JSON of evidence: NumPy and NaN handled by :func:`sim.results.jsonable`, the rest
     (SymPy expressions, mpf) by their text."""
     return json.dumps(jsonable(obj), indent=indent, default=str).encode()
-
-
-def _save(fig: Any, out: Path, name: str) -> str:
-    """Write ``fig`` to ``out/name`` atomically (temporary file, then rename) and close it."""
-    import matplotlib.pyplot as plt
-
-    fig.savefig(out / f".{name}.tmp.png")
-    plt.close(fig)
-    os.replace(out / f".{name}.tmp.png", out / name)
-    return name
-
-
-def _figure_relu_landscape(out: Path) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    k_ = 3
-    xs = np.linspace(-2.0, 2.0, 301)
-    ys = np.linspace(-1.5, 1.5, 241)
-    gx, gy = np.meshgrid(xs, ys)
-    w = np.stack([gx, gy], axis=-1)
-    w_star = np.array([1.0, 0.0])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = relu.loss(w.reshape(-1, 2), w_star, k_).reshape(gx.shape)
-    saddle = float(relu.critical_points()[1].scale.subs(relu.k, k_))
-    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
-    cs = ax.contourf(gx, gy, np.log10(z + 1e-6), levels=30, cmap="viridis")
-    fig.colorbar(cs, ax=ax, label="log10 loss")
-    ax.plot([1], [0], "w*", ms=14, label="w* (global min)")
-    ax.plot([saddle], [0], "rs", label=f"saddle -(b/a)w* = {saddle:.3f} w*")
-    ax.plot([0], [0], "k^", label="0 (non-differentiable max)")
-    ax.set_xlabel("component along w*")
-    ax.set_ylabel("orthogonal component")
-    ax.set_title(f"ReLU population loss, k = {k_}, |w*| = 1")
-    ax.legend(loc="lower left", fontsize=8)
-    return _save(fig, out, "relu_landscape.png")
-
-
-def _figure_random_start(out: Path) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from theory.geometry import angle
-
-    rng = np.random.default_rng(12)
-    deltas = np.linspace(0.0, np.pi / 2, 41)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    for d, color in ((2, "C0"), (3, "C1"), (10, "C2"), (50, "C3")):
-        formula = [float(relu.random_start_probability(float(x), d)) for x in deltas]
-        ang = angle(rng.standard_normal((200_000, d)), np.eye(d)[0])
-        sampled = [float(np.mean(ang > np.pi - x)) for x in deltas]
-        ax.plot(deltas, formula, color=color, label=f"d = {d}: (1/2) I_(sin^2 delta)((d-1)/2, 1/2)")
-        ax.plot(deltas[::4], sampled[::4], "o", color=color, ms=4)
-    ax.plot(deltas, deltas / np.pi, "k--", lw=1, label="delta / pi")
-    ax.set_xlabel("delta")
-    ax.set_ylabel("P[angle(w0, w*) > pi - delta]")
-    ax.set_title("Bad random starts: formula (lines) vs 2e5 samples (dots)")
-    ax.legend(fontsize=7)
-    return _save(fig, out, "random_start_probability.png")
-
-
-def _figure_trajectories(out: Path) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    import sim
-    from theory.limits import fixed_points
-
-    w_star, k, lam, beta, eta = np.array([1.0, 0.5, 0.0, -0.3]), 4, 0.05, 1.0, 0.5
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
-    for pen, color in (("l1", "C0"), ("l0", "C1"), ("tl1", "C2")):
-        params = {"a": 1.0} if pen == "tl1" else {}
-        fs = fixed_points("relu", w_star, k, pen, lam, beta, eta=eta, **params)
-        attracting = [fp for fp in fs if fp.attracting]
-        limits = np.array([fp.u_bar for fp in attracting], dtype=float)
-        res = sim.run(w_star=w_star, runs=16, seed=3, k=k, lam=lam, beta=beta, eta=eta,
-                      penalty=pen, penalty_params=params, iters=400, record_every=1)
-        # the attracting fixed point reported by the calculator nearest to each run's end
-        nearest = np.argmin(np.max(np.abs(res.u[:, None] - limits[None]), -1), axis=1)
-        steps = res.trace_steps
-        lag = res.traces["lagrangian"]
-        for b in range(res.runs):
-            axes[1].semilogy(steps, lag[:, b] - lag[-1, b] + 1e-16, color=color, alpha=0.3)
-        axes[0].plot(steps, res.traces["angle_u"], color=color, alpha=0.3)
-        for j in set(nearest.tolist()):
-            axes[0].axhline(float(attracting[j].angle), color=color, ls="--", lw=0.8)
-        axes[0].plot([], [], color=color, label=f"{pen}: {len(limits)} attracting limit(s)")
-    axes[0].set_xlabel("step")
-    axes[0].set_ylabel("angle(u_t, w*)")
-    axes[0].set_title("16 random starts; dashed: calculator's limits")
-    axes[0].legend(fontsize=8)
-    axes[1].set_xlabel("step")
-    axes[1].set_ylabel("L_beta(u_t, w_t) - final value")
-    axes[1].set_title("L_beta decreases monotonically (eta below the bound)")
-    fig.suptitle(f"RVSM, w* = {w_star.tolist()}, k = {k}, lam = {lam}, beta = {beta}, eta = {eta}")
-    fig.tight_layout()
-    return _save(fig, out, "trajectories.png")
-
-
-def _figure_bound_tightness(out: Path) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from theory.statements.limits import bound_tightness_sample
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
-    markers = {"l1": "o", "l0": "s", "tl1": "^"}
-    floor = 1e-5  # exact recoveries (l0: actual ~ 1e-16) are drawn here, not at 1e-16
-    exact = []
-    for model, color in (("relu", "C0"), ("binary", "C3")):
-        rows = bound_tightness_sample(model, 40, 4)["rows"]
-        exact += [r[1] for r in rows if r[2] < 1e-12]
-        for pen, marker in markers.items():
-            sel = [r for r in rows if r[0] == pen]
-            if sel:
-                b, a = np.array([(r[1], r[2]) for r in sel]).T
-                med = np.median(a / b)
-                keep = a >= 1e-12
-                ax.loglog(b[keep], a[keep], marker, color=color, ms=4, alpha=0.6, mfc="none",
-                          label=f"{model} {pen}: median actual/bound {med:.2f}")
-    if exact:
-        ax.loglog(exact, np.full(len(exact), floor), "kv", ms=4, alpha=0.5,
-                  label=f"exact recovery (actual < 1e-12; {len(exact)} points), drawn at {floor:g}")
-    lim = ax.get_xlim()
-    ax.plot(lim, lim, "k--", lw=1, label="actual = bound")
-    ax.set_xlabel("bound on |w_bar - w*| (binary: to w*^)")
-    ax.set_ylabel("actual |w_bar - w*|")
-    ax.set_title("Error bounds against the actual distance (statement\n"
-                 "limits.error_bound_tightness: 40 random instances per model, all branches)",
-                 fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
-    return _save(fig, out, "bound_tightness.png")
-
-
-LIMIT_MAP_PENALTIES: tuple[tuple[str, dict[str, float]], ...] = (
-    ("l1", {}), ("l0", {}), ("tl1", {"a": 1.0}))
-
-
-def _figure_limit_map(out: Path) -> str:
-    """w*_i -> (w_bar_i, u_bar_i) at the calculator's attracting fixed points (d = 81)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from theory.limits import fixed_points
-
-    w_star, k, lam, beta, eta = np.linspace(-2.0, 2.0, 81), 4, 0.05, 1.0, 0.5
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110, sharey=True)
-    for ax, (pen, params) in zip(axes, LIMIT_MAP_PENALTIES):
-        fs = fixed_points("relu", w_star, k, pen, lam, beta, eta=eta, outside=False, **params)
-        attracting = sorted((fp for fp in fs if fp.attracting), key=lambda fp: fp.lagrangian)
-        for fp in attracting[1:]:
-            ax.plot(w_star, np.array(fp.u_bar, dtype=float), color="0.75", lw=0.8)
-        if attracting:
-            best = attracting[0]
-            ax.plot(w_star, np.array(best.w_bar, dtype=float), "C0.", ms=4, label="w_bar")
-            ax.plot(w_star, np.array(best.u_bar, dtype=float), "C3-", lw=1.5,
-                    label=f"u_bar (smallest L_beta; sparsity {best.sparsity:.2f})")
-        ax.plot(w_star, w_star, "k:", lw=0.8, label="identity")
-        if len(attracting) > 1:
-            ax.plot([], [], color="0.75", label=f"u_bar of the other {len(attracting) - 1} "
-                                                 "attracting fixed points")
-        ax.set_title(f"{pen}{' a = 1' if params else ''}: {len(attracting)} attracting "
-                     "fixed point(s)", fontsize=10)
-        ax.set_xlabel("w*_i")
-        ax.legend(fontsize=7, loc="upper left")
-    axes[0].set_ylabel("limit coordinate (clipped to [-3.5, 3.5])")
-    axes[0].set_ylim(-3.5, 3.5)
-    fig.suptitle(f"The limit map of ReLU RVSM, w* = 81 points on [-2, 2], k = {k}, "
-                 f"lam = {lam}, beta = {beta}, eta = {eta} (calculator)", fontsize=10)
-    fig.tight_layout()
-    return _save(fig, out, "limit_map.png")
-
-
-def _figure_hysteresis(out: Path) -> str:
-    """Sparsity of every attracting fixed point against lam (calculator), with simulated
-    continuations: lam swept up, then down, each run warm-started at the previous limit."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    import sim
-    from theory.limits import sparsity_path
-
-    w_star = np.linspace(0.25, 2.0, 12) * np.where(np.arange(12) % 2, -1.0, 1.0)
-    k, beta, eta = 4, 1.0, 0.5
-    lams = np.geomspace(0.01, 1.0, 24)
-    pens: tuple[tuple[str, dict[str, float]], ...] = (("l1", {}), ("l0", {}), ("tl1", {"a": 0.25}))
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110, sharey=True)
-    for ax, (pen, params) in zip(axes, pens):
-        path = sparsity_path("relu", w_star.tolist(), k, pen, lams.tolist(), beta,
-                             a=params.get("a"))
-        xs = [p.lam for p in path for _ in p.sparsities]
-        ys = [s for p in path for s in p.sparsities]
-        ax.semilogx(xs, ys, "o", color="0.6", ms=7, mfc="none",
-                    label="fixed points with positive curvature (calculator)")
-        w0, sweeps = w_star.copy(), {}
-        for name, grid in (("up", lams), ("down", lams[::-1])):
-            sps = []
-            for lam in grid:
-                res = sim.run(w_star=w_star, w0=w0, k=k, lam=float(lam), beta=beta, eta=eta,
-                              penalty=pen, penalty_params=params, iters=4000, tol=1e-12,
-                              record_every=50)
-                w0 = res.w[0]
-                sps.append(float(np.mean(res.u[0] == 0)))
-            sweeps[name] = (grid, sps)
-        ax.semilogx(*sweeps["up"], "C0.-", label="simulation, lam increasing (warm start)")
-        ax.semilogx(*sweeps["down"], "C3.--", label="simulation, lam decreasing (warm start)")
-        ax.set_title(f"{pen}{' a = ' + str(params['a']) if params else ''}", fontsize=10)
-        ax.set_xlabel("lam")
-    axes[0].legend(fontsize=7, loc="upper left")
-    axes[0].set_ylabel("sparsity of u")
-    fig.suptitle(f"Hysteresis: ReLU RVSM, d = 12, k = {k}, beta = {beta}, eta = {eta}. l0 and "
-                 "TL1 (a = 0.25) have several limits per lam and the path depends on the sweep's "
-                 "direction;\nl1 has one, except near total sparsity (A <= 0: limits.md)",
-                 fontsize=10)
-    fig.tight_layout()
-    return _save(fig, out, "hysteresis.png")
 
 
 EXPERIMENT = Path(__file__).resolve().parents[1] / "experiments" / "digits"
@@ -270,28 +39,12 @@ def _experiment_section(out: Path) -> str:
     results = EXPERIMENT / "tradeoff.json"
     if not results.is_file():
         return ""
-    from sim.experiments.sweep import plot_tradeoff
-
-    plot_tradeoff(str(results), str(out / "tradeoff.png"))
+    figure_tradeoff(out, results)
     table = (EXPERIMENT / "tradeoff.md").read_text()
     return ("\n## Real data: accuracy against sparsity (handwritten digits)\n\n"
             "Saved results in `experiments/digits/` (recompute with `rvsm experiment tradeoff "
             "--out experiments/digits`, about 21 minutes on 2 cores).\n\n"
             "![accuracy against sparsity](tradeoff.png)\n\n" + table)
-
-
-FIGURES: list[tuple[str, Callable[[Path], str]]] = [
-    ("The ReLU loss in the plane of w and w*, with its critical points", _figure_relu_landscape),
-    ("Probability that a uniform start is within delta of the bad direction -w*",
-     _figure_random_start),
-    ("RVSM trajectories against the calculator's limits, and L_beta over time",
-     _figure_trajectories),
-    ("Error bounds against the actual distance of the limit to the teacher",
-     _figure_bound_tightness),
-    ("The limit map w* -> (w_bar, u_bar) for each penalty", _figure_limit_map),
-    ("Hysteresis branches: the limit's sparsity against lam, swept up and down",
-     _figure_hysteresis),
-]
 
 
 def load_registry() -> dict[str, Statement]:

@@ -33,7 +33,7 @@ def registry(monkeypatch):
     )}
     monkeypatch.setattr(rvsm.report, "load_registry", lambda: fake)
     monkeypatch.setattr(rvsm.report, "FIGURES", [])
-    monkeypatch.setattr(rvsm.report, "_experiment_section", lambda out: "")
+    monkeypatch.setattr(rvsm.report, "_real_data", lambda out, progress: None)
     return fake
 
 
@@ -64,10 +64,10 @@ def test_report_status_vocabulary(tmp_path, monkeypatch, capsys, registry) -> No
     assert sorted(fakes.certified) == ["a.proved", "b.rejected", "c.undecided"]
 
     md = (tmp_path / "report.md").read_text()
-    head = md.split("| statement |")[0]
+    head = md.split("| statement |")[0].split("## Statuses")[1]
     assert "| certified | 1 |" in head and "| tested | 3 |" in head
     assert "| refuted | 2 (of which rigorous: 1) |" in head and "| failed | 1 |" in head
-    assert "| `a.proved` | certified | certificate [certificates/a.proved.json]" in md
+    assert "(#s-a-proved) | certified | certificate [certificates/a.proved.json]" in md
     assert "7 leaves, 0.2 s" in md
     assert "certification undecided: depth limit" in md
     assert "verified" not in md

@@ -100,3 +100,56 @@ def test_a_tie_is_undecided_not_certified() -> None:
     be separated by intervals, and the certifier says so instead of claiming completeness."""
     cs = certify_binary([1.0, 0.0], 1, "l1", 0.0, 1.0, eta=0.5, max_boxes=2000)
     assert cs.status == "undecided" and cs.reasons
+
+
+# ------------------------------------------------------------------ ReLU RVSM
+
+def _relu_in_set(cs, w: np.ndarray, tol: float) -> bool:
+    if any(all(lo - tol <= x <= hi + tol for x, (lo, hi) in zip(w, p.w_bar, strict=True))
+           for p in cs.points):
+        return True
+    return any(f.exists and f.contains(w.tolist(), tol) for f in cs.families)
+
+
+def test_relu_corner_point_is_found() -> None:
+    """l0, w* = (0.329, -0.259, 0), k = 3: besides the all-pruned point at t = 0, the corner
+    A = -beta, t = pi holds the fixed point -r_c w*^ (every coordinate pruned); an earlier
+    version skipped it and claimed a complete list of one point."""
+    from theory.certify.fixed_points import certify_relu
+
+    cs = certify_relu([0.329, -0.259, 0.0], 3, "l0", 0.198, 1.295)
+    assert cs.status == "complete", cs.reasons
+    mids = [np.array([(a + b) / 2 for a, b in p.w_bar]) for p in cs.points]
+    assert len(mids) == 2
+    assert any(np.dot(m, [0.329, -0.259, 0.0]) < 0 for m in mids)  # the antiparallel corner
+    for f in fixed_points("relu", np.array([0.329, -0.259, 0.0]), 3, "l0", 0.198, 1.295):
+        assert _relu_in_set(cs, np.array(f.w_bar, float), 1e-7)
+
+
+@pytest.mark.parametrize("inst", [
+    ([-0.618, 1.822], 3, "l1", 0.0753, 0.974),
+    ([1.271, 1.32], 5, "l0", 0.151, 0.811),
+    ([-0.331, -0.84, 1.449, 0.568], 5, "l0", 0.0387, 0.522),
+    ([0.16, 0.0, 0.1, 0.0], 5, "l0", 0.0014, 0.95),
+])
+def test_relu_certified_sets_contain_every_float64_fixed_point(inst) -> None:
+    """Proved complete; every float64 fixed point (good, flipped, on a zero-slope family) lies
+    in a certified box or family, to 1e-7 (float64 roots polished to ~1e-12)."""
+    from theory.certify.fixed_points import certify_relu
+
+    ws, k, pen, lam, beta = inst
+    cs = certify_relu(ws, k, pen, lam, beta)
+    assert cs.status == "complete", cs.reasons
+    for f in fixed_points("relu", np.array(ws), k, pen, lam, beta):
+        assert _relu_in_set(cs, np.array(f.w_bar, float), 1e-7), f.w_bar
+
+
+def test_relu_undecided_cases_say_why() -> None:
+    from theory.certify.fixed_points import certify_relu
+
+    cs = certify_relu([1.0, 0.5], 1, "l1", 0.05, 1.0)
+    assert cs.status == "undecided" and "k = 1" in cs.reasons[0]
+    cs = certify_relu([-0.0, -0.248, 0.42], 5, "l1", 0.0013, 0.186, max_boxes=2000)
+    assert cs.status == "undecided" and "budget" in cs.reasons[0]
+    with pytest.raises(ValueError, match="lam > 0"):
+        certify_relu([1.0], 2, "l1", 0.0, 1.0)

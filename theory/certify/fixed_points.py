@@ -91,15 +91,24 @@ class CertifiedFamily:
     exists: bool | None
     reason: str
     values: tuple[tuple[float, float], ...] = ()
-    """Enclosure of every coordinate: the fixed ones' values, the free ones' admissible |w_i|
-    range (``(thr, inf)`` for kept, ``(0, thr)`` for pruned)."""
+    """Enclosure of every coordinate of the members divided by their norm: the fixed ones'
+    values, the free ones' admissible |w_i| range."""
+    norm: tuple[float, float] = (1.0, 1.0)
+    """Enclosure of the members' norm (1 for the binary model)."""
+    free_may_vanish: bool = False
+    """A free coordinate may also be exactly 0 (pruned) instead of in its range (ReLU l0 on
+    A = 0: each coordinate with w*_i = 0 is kept, |w_i| > z, or pruned, w_i = 0)."""
 
     def contains(self, w: Sequence[float], tol: float = 1e-9) -> bool:
-        """Whether the unit vector ``w`` (floats) is a member, to ``tol``."""
-        if abs(math.fsum(x * x for x in w) - 1) > 10 * tol:
+        """Whether ``w`` (floats) is a member, to ``tol`` (relative to its norm)."""
+        nrm = math.sqrt(math.fsum(x * x for x in w))
+        if not self.norm[0] * (1 - 10 * tol) - tol <= nrm <= self.norm[1] * (1 + 10 * tol) + tol:
             return False
+        w = [x / nrm for x in w]
         for i, (x, (lo, hi)) in enumerate(zip(w, self.values, strict=True)):
             v = abs(x) if i in self.free else x
+            if i in self.free and self.free_may_vanish and abs(x) <= tol:
+                continue
             if not lo - tol <= v <= hi + tol:
                 return False
         return True
@@ -452,9 +461,9 @@ def _special(sys_: _Binary, alpha0: fmpq, penalty: str) -> tuple[list[CertifiedF
         for br in sys_.branches[i]:
             den = al + br.shift
             if den.is_zero():
-                if not sys_.zero[i] and not (br.num.is_zero()):
-                    continue  # num/0 with num != 0: no solution
-                if sys_.zero[i] or br.num.is_zero():
+                if not br.num.is_zero():
+                    continue  # num = 0 * x has no solution for num != 0 (l1 kept: -+lam)
+                if True:
                     t = sys_.thr
                     if br.kind == "abs_le":
                         opts.append((br.name, ("free", arb(0), t * t)))
@@ -514,3 +523,765 @@ def _special(sys_: _Binary, alpha0: fmpq, penalty: str) -> tuple[list[CertifiedF
             "sum of squares of the fixed coordinates plus the free ranges "
             + ("reaches 1" if exists else "may or may not reach 1 (a tie)"), tuple(values)))
     return fams, reason
+
+
+# ---------------------------------------------------------------------------------- ReLU RVSM
+
+def _relu_scalars() -> dict[str, Any]:
+    """A0, A1(t), B(t) and their t-derivatives, compiled from theory.relu's SymPy expressions."""
+    import sympy as sp
+
+    from theory import relu
+    from theory.certify.arb_eval import compile_arb
+
+    a0, a1 = relu.grad_split_expr()
+    _, b = relu.grad_coeffs_expr()
+    syms = [relu.k, relu.t]
+    return {"A0": compile_arb(a0, syms), "A1": compile_arb(a1, syms), "B": compile_arb(b, syms),
+            "dA1": compile_arb(sp.diff(a1, relu.t), syms),
+            "dB": compile_arb(sp.diff(b, relu.t), syms)}
+
+
+def _intersect(x: arb, lo: arb, hi: arb) -> arb:
+    """A ball containing x intersected with [lo, hi] (x may be infinite)."""
+    if not x.is_finite():
+        return arb.union(lo, hi)
+    a = x.lower().max(lo.lower())
+    b = x.upper().min(hi.upper())
+    if a > b:
+        return arb.nan()
+    return arb.union(a, b)
+
+
+def certify_relu(w_star: Sequence[Any], k: int, penalty: str, lam: Any, beta: Any, *,
+                 eta: Any = None, prec: int = 128, max_boxes: int = 200_000,
+                 min_width: float = 2.0**-40) -> CertifiedSet:
+    r"""The certified fixed-point set of ReLU RVSM, l1 and l0 (``proofs_notes/certification.md``).
+
+    Unknowns :math:`(A, t)`: :math:`B = B(t)`, :math:`r = A_1(t)s/(A_0 - A)` (the gradient split
+    of :mod:`theory.relu`), every coordinate a branch of :math:`\phi_A(x) = B w^*_i` as for the
+    binary model, closed by :math:`F_1 = |x|^2 - r^2 = 0`, :math:`F_2 = \langle x, w^*\rangle -
+    r s\cos t = 0`.  A-priori box: :math:`t \in [0, \pi]`, :math:`r \in [\theta, r_{\max}]` with
+    :math:`\theta` the prox threshold (a kept coordinate has :math:`|x_i| > \theta`) and
+    :math:`r_{\max} = ((k + \pi)s/(\pi k) + \beta\sqrt d\,\delta_P)/A_0` (the component of
+    :math:`|Aw - Bw^*| \le \beta\sqrt d\,\delta_P` along :math:`\hat w`), i.e.
+    :math:`A \in [A_0 - A_{1,\max} s/\theta, A_0]`.  The all-pruned pattern
+    (:math:`x \parallel w^*`) is solved in closed form at :math:`t = 0`.  A pattern on a box is
+    certified by the Krawczyk test (unique zero of :math:`F` in the box, every branch valid on
+    it); boxes are excluded when a coordinate has no valid branch or the hulls of
+    :math:`F_1, F_2` miss 0.  Roots on the lines :math:`t \in \{0, \pi\}` other than the
+    all-pruned one, and the lines :math:`A \in \{0, -\beta\}` where coordinates with
+    :math:`w^*_i = 0` are free, are reported ``undecided`` when a box touching them cannot be
+    excluded.
+    """
+    if penalty not in ("l1", "l0"):
+        raise ValueError(f"certified sets cover l1 and l0; got {penalty!r} (TL1: not yet)")
+    t0 = time.perf_counter()
+    out = CertifiedSet("relu", penalty, "complete")
+    out.instance = {"w_star": [str(_q(v)) for v in w_star], "k": int(k), "lam": str(_q(lam)),
+                    "beta": str(_q(beta)), "eta": None if eta is None else str(_q(eta)),
+                    "precision_bits": prec}
+    fns = _relu_scalars()
+    with ctx.workprec(prec):
+        ws_q = [_q(v) for v in w_star]
+        if not any(ws_q):
+            raise ValueError("w_star must be nonzero")
+        lam_q, beta_q = _q(lam), _q(beta)
+        if lam_q <= 0 or beta_q <= 0:
+            raise ValueError("certified ReLU sets need lam > 0 and beta > 0")
+        ws = [arb(v) for v in ws_q]
+        s = sum((v * v for v in ws), arb(0)).sqrt()
+        kb = arb(int(k))
+        A0 = fns["A0"]([kb, arb(0)])
+        tau = arb(lam_q) / arb(beta_q)
+        thr = tau if penalty == "l1" else (2 * tau).sqrt()
+        d = len(ws)
+        r_max = ((kb + arb.pi()) / (arb.pi() * kb) * s + arb(beta_q) * arb(d).sqrt() * thr) / A0
+        rel = _RelU(ws, [v == 0 for v in ws_q], penalty, lam_q, beta_q, thr, fns, kb, s, A0,
+                    r_max)
+        rel.ws_q = ws_q
+        a_lo = _q(math.floor((_lo(A0) - _hi(s / (arb.pi() * thr))) * 2**20 - 1) / 2**20)
+        a_hi = _q(math.ceil(_hi(A0) * 2**20 + 1) / 2**20)
+        pi_hi = _q(math.ceil(_hi(arb.pi()) * 2**40) / 2**40)
+        out.instance["domain"] = {"A": [str(a_lo), str(a_hi)], "t": ["0", str(pi_hi)]}
+        if int(k) == 1:
+            out.status = "undecided"
+            out.reasons.append("k = 1: A1(t) = sin(t)/pi vanishes at t in {0, pi}, where |w| is "
+                               "then free; not certified yet")
+            out.seconds = time.perf_counter() - t0
+            return out
+        _corner(rel, out)
+        _saddle(rel, out)
+        _line_families(rel, out, max_boxes)
+        # all-pruned patterns have no kept coordinate, so no r >= threshold: from A = -beta
+        line_lo = min(a_lo, -beta_q - 1)
+        _parallel_lines(rel, out, line_lo, a_hi, max_boxes)
+        stack = [((a_lo, a_hi), (fmpq(0), pi_hi))]
+        w0 = (float(a_hi - a_lo), float(pi_hi))
+        while stack:
+            (a, b), (c, e) = stack.pop()
+            out.boxes += 1
+            if out.boxes > max_boxes:
+                out.status = "undecided"
+                out.reasons.append(f"box budget of {max_boxes} exhausted")
+                break
+            res = rel.analyse(a, b, c, e)
+            if res is None:
+                out.cover.append({"A": [str(a), str(b)], "t": [str(c), str(e)],
+                                  "verdict": "excluded"})
+                continue
+            pts, unresolved = res
+            if not unresolved:
+                for pat, box in pts:
+                    out.points.append(rel.point(pat, box, eta))
+                out.cover.append({"A": [str(a), str(b)], "t": [str(c), str(e)],
+                                  "verdict": "points",
+                                  "points": [{"pattern": [br.name for br in pat]} for pat, _ in
+                                             pts]})
+                continue
+            wa, wt = float(b - a) / w0[0], float(e - c) / w0[1]
+            if max(wa, wt) < min_width:
+                out.status = "undecided"
+                near = []
+                if c == 0 or e == pi_hi:
+                    near.append("on the line t = 0 or pi")
+                if (a <= 0 <= b) or (a <= -beta_q <= b):
+                    near.append("on a singular line A = 0 or A = -beta")
+                out.reasons.append(
+                    f"A in [{float(a):.12g}, {float(b):.12g}], t in [{float(c):.12g}, "
+                    f"{float(e):.12g}]: pattern {unresolved[0]} neither excluded nor certified"
+                    + (f" ({', '.join(near)})" if near else ""))
+                if len(out.reasons) > 20:
+                    break
+                continue
+            if wa >= wt:
+                m = (a + b) / 2
+                stack += [((m, b), (c, e)), ((a, m), (c, e))]
+            else:
+                m = (c + e) / 2
+                stack += [((a, b), (m, e)), ((a, b), (c, m))]
+    out.points.sort(key=lambda p: p.alpha[0])
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+class _RelU(_Binary):
+    def __init__(self, ws: list[arb], zero: list[bool], penalty: str, lam: fmpq, beta: fmpq,
+                 thr: arb, fns: dict[str, Any], kb: arb, s: arb, A0: arb, r_max: arb) -> None:
+        super().__init__([arb(0)] * len(ws), zero, penalty, lam, beta, thr)
+        self.ws, self.fns, self.kb, self.s, self.A0, self.r_max = ws, fns, kb, s, A0, r_max
+        self.lam_b = arb(lam)
+
+    def branches_at(self, Bb: arb) -> list[list[_Branch]]:
+        out = []
+        for wi in self.ws:
+            y = Bb * wi
+            bs = [_Branch("pruned", y, self.beta, "abs_le")]
+            if self.penalty == "l1":
+                bs.append(_Branch("kept", y - self.lam_b, arb(0), "gt"))
+                bs.append(_Branch("kept-negative", y + self.lam_b, arb(0), "lt"))
+            else:
+                bs.append(_Branch("kept", y, arb(0), "abs_gt"))
+            out.append(bs)
+        return out
+
+    def scalars(self, al: arb, tl: arb) -> tuple[arb, arb, arb]:
+        """B, A1 and r over the box; r is NaN when the box lies outside the a-priori range of r
+        (r < threshold or r > r_max: then no fixed point with a kept coordinate is there)."""
+        Bb = self.fns["B"]([self.kb, tl])
+        a1 = self.fns["A1"]([self.kb, tl])
+        den = self.A0 - al
+        if den > 0:
+            r = _intersect(a1 * self.s / den, self.thr, self.r_max)
+            return Bb, a1, r
+        den_hi = _hi(den)
+        if den_hi <= 0:
+            return Bb, a1, arb.nan()  # A >= A0: r would be negative or infinite
+        a1_lo = max(0.0, _lo(a1))
+        r_lo = a1_lo * _lo(self.s) / den_hi * (1 - 1e-15)
+        if r_lo > _hi(self.r_max):
+            return Bb, a1, arb.nan()
+        lo = arb(r_lo).max(self.thr)
+        return Bb, a1, arb.union(lo, self.r_max)
+
+    def opts(self, al: arb, Bb: arb) -> list[list[tuple[_Branch, arb, bool | None]]]:
+        """Per coordinate, the branches that may be valid on the box with their value balls.
+
+        A pruned value is valid only with :math:`|x| \\le \theta`, so where its denominator
+        :math:`A + \beta` may vanish (or, for a coordinate with :math:`w^*_i = 0`, on the line
+        :math:`A = -\beta` where it is free) its ball is :math:`[-\theta, \theta]`; likewise an
+        l0 kept coordinate with :math:`w^*_i = 0` is free with :math:`|x| > z` on the line
+        :math:`A = 0`.  These cover the singular lines inside the box, so an excluded box
+        excludes them too."""
+        self.branches = self.branches_at(Bb)
+        self.y = [Bb * wi for wi in self.ws]
+        thr_ball = arb(0, 1) * self.thr
+        out = []
+        for i in range(len(self.ws)):
+            o = []
+            for br in self.branches[i]:
+                den = al + br.shift
+                if self.zero[i]:
+                    # off the lines A = -beta (pruned free) and A = 0 (l0 kept free), which
+                    # _line_families covers, a zero coordinate is 0 or (l0 kept) impossible
+                    if br.name == "pruned":
+                        o.append((br, arb(0), True))
+                    elif self.penalty == "l0":
+                        continue
+                    else:
+                        x = br.num / den
+                        v = self.valid(br, x) if x.is_finite() else None
+                        if v is not False:
+                            o.append((br, x, v))
+                    continue
+                x = br.num / den
+                if not x.is_finite():
+                    if br.name == "pruned":
+                        o.append((br, thr_ball, None))
+                    else:
+                        o.append((br, x, None))
+                    continue
+                v = self.valid(br, x)
+                if v is not False:
+                    o.append((br, x, v))
+            out.append(o)
+        return out
+
+    def analyse(self, a: fmpq, b: fmpq, c: fmpq, e: fmpq) -> tuple[list, list] | None:
+        al, tl = _ball(a, b), _ball(c, e)
+        Bb, _, r = self.scalars(al, tl)
+        if r.is_nan():
+            return None  # r outside its a-priori range on the whole box
+        opts = self.opts(al, Bb)
+        if any(not o for o in opts):
+            return None
+        r2 = r * r
+        s_lo = s_hi = 0.0
+        for o in opts:
+            bounds = [_sq_bounds(x, br, al) for br, x, _ in o]
+            s_lo += min(lo_ for lo_, _ in bounds)
+            s_hi += max(hi_ for _, hi_ in bounds)
+        if s_lo > _hi(r2) * (1 + 1e-15) or s_hi < _lo(r2) * (1 - 1e-15):
+            return None
+        if math.prod(len(o) for o in opts) > 4096:
+            return [], ["more than 4096 patterns"]
+        rsc = r * self.s * tl.cos()
+        certified, unresolved = [], []
+        for combo in itertools.product(*opts):
+            if self.parallel(tuple(br for br, _, _ in combo)):
+                continue  # x parallel to w*: only on the lines t = 0 and pi (_parallel_lines)
+            f1 = sum((x * x for _, x, _ in combo), arb(0)) - r2
+            f2 = sum((x * wi for (_, x, _), wi in zip(combo, self.ws, strict=True)), arb(0)) - rsc
+            if (f1.is_finite() and not f1.contains(0)) or (f2.is_finite() and not f2.contains(0)):
+                continue
+            if not f1.is_finite() and sum(_sq_bounds(x, br, al)[0] for br, x, _ in combo) \
+                    > _hi(r2) * (1 + 1e-12):
+                continue
+            if self.eliminated(combo, r2, rsc):
+                continue
+            pat = tuple(br for br, _, _ in combo)
+            if any(v is not True for _, _, v in combo):
+                unresolved.append(tuple(br.name for br in pat))
+                continue
+            box = self.krawczyk(pat, a, b, c, e)
+            if box is None:
+                unresolved.append(tuple(br.name for br in pat))
+            else:
+                certified.append((pat, box))
+        return certified, unresolved
+
+    def parallel(self, pat: tuple[_Branch, ...]) -> bool:
+        """Whether the pattern makes x a multiple of w* for every (A, t): every coordinate with
+        w*_i = 0 pruned, and either one support coordinate, or every support coordinate on the
+        same branch with x_i proportional to w*_i (l0 always; l1 pruned, or kept with equal
+        |w*_i| and signs matching)."""
+        supp = [i for i, z in enumerate(self.zero) if not z]
+        if any(self.zero[i] and pat[i].name != "pruned" for i in range(len(pat))):
+            return False
+        if len(supp) == 1:
+            return True
+        names = {pat[i].name for i in supp}
+        if self.penalty == "l0" or names == {"pruned"}:
+            return len(names) == 1
+        mags = {abs(self.ws_q[i]) for i in supp}
+        signs_ok = all((pat[i].name == "kept") == (self.ws_q[i] > 0) for i in supp) or \
+            all((pat[i].name == "kept") == (self.ws_q[i] < 0) for i in supp)
+        return len(mags) == 1 and signs_ok and "pruned" not in names
+
+    def eliminated(self, combo: tuple, r2: arb, rsc: arb) -> bool:
+        """Exclusion that does not use one coordinate's branch formula: F2 = 0 gives
+        x_i = (r s cos t - sum_{j != i} x_j w*_j)/w*_i, and then F1 must vanish with that x_i
+        (and x_i must satisfy its branch's validity).  This excludes boxes around the points
+        where the branch value of coordinate i is 0/0 (A = 0 with B w*_i = +-lam, the pruned
+        value at A = -beta), which no enclosure of the formula can."""
+        xs = [x for _, x, _ in combo]
+        kept = [i for i, (br, _, _) in enumerate(combo) if br.name == "kept" and not self.zero[i]]
+        if self.penalty == "l0" and len(kept) >= 2 and any(not xs[i].is_finite() for i in kept):
+            # every kept x_i = (B/A) w*_i: one ratio q, eliminated through F2
+            rest = [i for i in range(len(xs)) if i not in kept]
+            if all(xs[i].is_finite() for i in rest):
+                wk = sum((self.ws[i] * self.ws[i] for i in kept), arb(0))
+                q = (rsc - sum((xs[i] * self.ws[i] for i in rest), arb(0))) / wk
+                g = q * q * wk + sum((xs[i] * xs[i] for i in rest), arb(0)) - r2
+                if g.is_finite() and not g.contains(0):
+                    return True
+                if any(self.valid(combo[i][0], q * self.ws[i]) is False for i in kept):
+                    return True
+        pruned = [i for i, (br, _, _) in enumerate(combo)
+                  if br.name == "pruned" and not self.zero[i]]
+        if len(pruned) >= 2 and any(_hi(abs(xs[i])) >= _hi(self.thr) for i in pruned):
+            # every pruned x_i = (B/(A + beta)) w*_i: one ratio, eliminated through F2
+            rest = [i for i in range(len(xs)) if i not in pruned]
+            if all(xs[i].is_finite() for i in rest):
+                wp = sum((self.ws[i] * self.ws[i] for i in pruned), arb(0))
+                q = (rsc - sum((xs[i] * self.ws[i] for i in rest), arb(0))) / wp
+                g = q * q * wp + sum((xs[i] * xs[i] for i in rest), arb(0)) - r2
+                if g.is_finite() and not g.contains(0):
+                    return True
+                if any(self.valid(combo[i][0], q * self.ws[i]) is False for i in pruned):
+                    return True
+        for i, (br, x, _) in enumerate(combo):
+            if x.is_finite() and _hi(abs(x)) < 1e3 * _hi(self.r_max) and _hi(x.rad()) < 1:
+                continue
+            wi = self.ws[i]
+            if wi.is_zero() or not all(xj.is_finite() for j, xj in enumerate(xs) if j != i):
+                continue
+            rest = sum((xj * wj for j, (xj, wj) in enumerate(zip(xs, self.ws, strict=True))
+                        if j != i), arb(0))
+            xi = (rsc - rest) / wi
+            if self.valid(br, xi) is False:
+                return True
+            g = sum((xj * xj for j, xj in enumerate(xs) if j != i), arb(0)) + xi * xi - r2
+            if g.is_finite() and not g.contains(0):
+                return True
+        return False
+
+    def F(self, pat: tuple[_Branch, ...], al: arb, tl: arb, jac: bool
+          ) -> tuple[list[arb], list[list[arb]] | None]:
+        Bb = self.fns["B"]([self.kb, tl])
+        a1 = self.fns["A1"]([self.kb, tl])
+        den = self.A0 - al
+        r = a1 * self.s / den
+        dB = self.fns["dB"]([self.kb, tl])
+        xs, dxa, dxt = [], [], []
+        for br, wi in zip(pat, self.ws, strict=True):
+            y = Bb * wi
+            num = y if br.name == "pruned" or self.penalty == "l0" else (
+                y - self.lam_b if br.name == "kept" else y + self.lam_b)
+            dd = al + (self.beta if br.name == "pruned" else arb(0))
+            x = num / dd
+            xs.append(x)
+            dxa.append(-x / dd)
+            dxt.append(dB * wi / dd)
+        cos_t = tl.cos()
+        f1 = sum((x * x for x in xs), arb(0)) - r * r
+        f2 = sum((x * wi for x, wi in zip(xs, self.ws, strict=True)), arb(0)) - r * self.s * cos_t
+        if not jac:
+            return [f1, f2], None
+        dra = r / den
+        drt = self.fns["dA1"]([self.kb, tl]) * self.s / den
+        j11 = sum((2 * x * g for x, g in zip(xs, dxa, strict=True)), arb(0)) - 2 * r * dra
+        j12 = sum((2 * x * g for x, g in zip(xs, dxt, strict=True)), arb(0)) - 2 * r * drt
+        j21 = sum((wi * g for wi, g in zip(self.ws, dxa, strict=True)), arb(0)) \
+            - dra * self.s * cos_t
+        j22 = sum((wi * g for wi, g in zip(self.ws, dxt, strict=True)), arb(0)) \
+            - self.s * (drt * cos_t - r * tl.sin())
+        return [f1, f2], [[j11, j12], [j21, j22]]
+
+    def krawczyk(self, pat: tuple[_Branch, ...], a: fmpq, b: fmpq, c: fmpq, e: fmpq
+                 ) -> tuple[fmpq, fmpq, fmpq, fmpq] | None:
+        """Krawczyk: K(X) = m - Y F(m) + (I - Y J(X))(X - m) inside int X proves one zero."""
+        for _ in range(3):
+            al, tl = _ball(a, b), _ball(c, e)
+            ma, mt = (a + b) / 2, (c + e) / 2
+            fm, _ = self.F(pat, arb(ma), arb(mt), False)
+            _, J = self.F(pat, al, tl, True)
+            assert J is not None
+            if not all(v.is_finite() for row in J for v in row):
+                return None
+            jm = [[float(v.mid()) for v in row] for row in J]
+            det = jm[0][0] * jm[1][1] - jm[0][1] * jm[1][0]
+            if det == 0 or not math.isfinite(det):
+                return None
+            Y = [[jm[1][1] / det, -jm[0][1] / det], [-jm[1][0] / det, jm[0][0] / det]]
+            Yb = [[arb(v) for v in row] for row in Y]
+            dx = [al - arb(ma), tl - arb(mt)]
+            K = []
+            for i in range(2):
+                v = arb(ma if i == 0 else mt) - (Yb[i][0] * fm[0] + Yb[i][1] * fm[1])
+                for j in range(2):
+                    m_ij = (1 if i == j else 0) - (Yb[i][0] * J[0][j] + Yb[i][1] * J[1][j])
+                    v += m_ij * dx[j]
+                K.append(v)
+            inside = (K[0] > arb(a) and K[0] < arb(b) and K[1] > arb(c) and K[1] < arb(e))
+            if inside:
+                return self.tighten(pat, (a, b, c, e), K)
+            # shrink towards K(X) ∩ X and retry (a zero, if any, lies in the intersection)
+            na = max(a, _q(_lo(K[0]))) if K[0].is_finite() else a
+            nb = min(b, _q(_hi(K[0]))) if K[0].is_finite() else b
+            nc = max(c, _q(_lo(K[1]))) if K[1].is_finite() else c
+            ne = min(e, _q(_hi(K[1]))) if K[1].is_finite() else e
+            if na >= nb or nc >= ne or (na, nb, nc, ne) == (a, b, c, e):
+                return None
+            a, b, c, e = na, nb, nc, ne
+        return None
+
+    def tighten(self, pat: tuple[_Branch, ...], box: tuple[fmpq, fmpq, fmpq, fmpq],
+                K: list[arb]) -> tuple[fmpq, fmpq, fmpq, fmpq]:
+        """The unique zero lies in K(X) (inside X): iterate X <- hull(K(X)) while it shrinks."""
+        a, b, c, e = box
+        for _ in range(30):
+            na, nb = max(a, _q(_lo(K[0]))), min(b, _q(_hi(K[0])))
+            nc, ne = max(c, _q(_lo(K[1]))), min(e, _q(_hi(K[1])))
+            if not (na < nb and nc < ne) or (nb - na) >= (b - a) * fmpq(9, 10) \
+                    and (ne - nc) >= (e - c) * fmpq(9, 10):
+                break
+            a, b, c, e = na, nb, nc, ne
+            K2 = self.krawczyk_image(pat, a, b, c, e)
+            if K2 is None:
+                break
+            K = K2
+        return a, b, c, e
+
+    def krawczyk_image(self, pat: tuple[_Branch, ...], a: fmpq, b: fmpq, c: fmpq, e: fmpq
+                       ) -> list[arb] | None:
+        al, tl = _ball(a, b), _ball(c, e)
+        ma, mt = (a + b) / 2, (c + e) / 2
+        fm, _ = self.F(pat, arb(ma), arb(mt), False)
+        _, J = self.F(pat, al, tl, True)
+        if J is None or not all(v.is_finite() for row in J for v in row):
+            return None
+        jm = [[float(v.mid()) for v in row] for row in J]
+        det = jm[0][0] * jm[1][1] - jm[0][1] * jm[1][0]
+        if det == 0 or not math.isfinite(det):
+            return None
+        Y = [[arb(jm[1][1] / det), arb(-jm[0][1] / det)],
+             [arb(-jm[1][0] / det), arb(jm[0][0] / det)]]
+        dx = [al - arb(ma), tl - arb(mt)]
+        K = []
+        for i in range(2):
+            v = arb(ma if i == 0 else mt) - (Y[i][0] * fm[0] + Y[i][1] * fm[1])
+            for j in range(2):
+                v += ((1 if i == j else 0) - (Y[i][0] * J[0][j] + Y[i][1] * J[1][j])) * dx[j]
+            K.append(v)
+        return K
+
+    def point(self, pat: tuple[_Branch, ...], box: tuple[fmpq, fmpq, fmpq, fmpq],
+              eta: Any) -> CertifiedPoint:
+        a, b, c, e = box
+        al, tl = _ball(a, b), _ball(c, e)
+        Bb, _, _ = self.scalars(al, tl)
+        xs = []
+        for br, wi in zip(pat, self.ws, strict=True):
+            y = Bb * wi
+            num = y if br.name == "pruned" or self.penalty == "l0" else (
+                y - self.lam_b if br.name == "kept" else y + self.lam_b)
+            xs.append(num / (al + (self.beta if br.name == "pruned" else arb(0))))
+        good = all((br.name == "pruned") if wi.is_zero() else bool(x > 0 if wi > 0 else x < 0)
+                   for br, x, wi in zip(pat, xs, self.ws, strict=True))
+        return CertifiedPoint(tuple(br.name for br in pat), (float(a), float(b)),
+                              tuple((_lo(x), _hi(x)) for x in xs), bool(good), None, None, None)
+
+
+def _corner(rel: _RelU, out: CertifiedSet) -> None:
+    r"""The corner :math:`A = -\beta`, :math:`t = \pi`: there :math:`B = 0` and every pruned
+    value is 0/0, so any x with every :math:`|x_i| \le \theta` solves the coordinate
+    equations; the angle :math:`\pi` and :math:`|x| = r_c = A_1(\pi)s/(A_0 + \beta)` force
+    :math:`x = -r_c \hat w^*` (the loss's saddle direction).  It is a fixed point iff every
+    :math:`r_c|\hat w^*_i| \le \theta` (a kept coordinate there would need
+    :math:`|x_i| > \theta` from :math:`\phi(x) = 0`: l1 gives :math:`|x| = \tau`, l0 gives 0)."""
+    a1 = rel.fns["A1"]([rel.kb, arb.pi()])
+    rc = a1 * rel.s / (rel.A0 + rel.beta)
+    xs = [-rc * wi / rel.s for wi in rel.ws]
+    valid = [rel.valid(_Branch("pruned", arb(0), rel.beta, "abs_le"), x) for x in xs]
+    if all(v is True for v in valid):
+        A = -rel.beta
+        out.points.append(CertifiedPoint(("pruned",) * len(xs), (_lo(A), _hi(A)),
+                                         tuple((_lo(x), _hi(x)) for x in xs), False, None, None,
+                                         None))
+    elif any(v is None for v in valid):
+        out.status = "undecided"
+        out.reasons.append("the corner point -r_c w*^ has a coordinate on the threshold")
+
+
+def _line_families(rel: _RelU, out: CertifiedSet, max_boxes: int) -> None:
+    r"""Coordinates with :math:`w^*_i = 0` are free on two lines: on :math:`A = 0` (l0) a
+    kept one solves :math:`0\cdot x = 0` for any :math:`|x| > z`, and on :math:`A = -\beta`
+    a pruned one any :math:`|x| \le \theta`.  On such a line every support coordinate has one
+    valid kind (A = 0: pruned, :math:`x = Bw^*_i/\beta`; A = -beta: kept, the pruned value
+    being :math:`y/0`), the free ones do not enter :math:`F_2`, so
+    :math:`h(t) = \sum_{\mathrm{supp}} x_i w^*_i - r(A, t)s\cos t = 0` fixes t, and a family
+    exists at a root iff :math:`r^2 - \sum_{\mathrm{supp}} x_i^2` lies in the free
+    coordinates' range.  Roots of h are found by bisection in t (excluded by enclosure,
+    certified by a sign change at exact ends with :math:`h' \ne 0` estimated by enclosure of
+    h on the interval being monotone is not needed: each certified interval holds at least one
+    root and the family is reported for each; an interval whose h cannot be separated from 0
+    is undecided)."""
+    zeros = [i for i, z in enumerate(rel.zero) if z]
+    if not zeros:
+        return
+    lines = [arb(-1) * rel.beta]
+    if rel.penalty == "l0":
+        lines.append(arb(0))
+    pi_hi = _q(math.ceil(_hi(arb.pi()) * 2**40) / 2**40)
+    for A in lines:
+        at_zero = A.is_zero()
+        supp_kinds = ["pruned"] if at_zero else (
+            ["kept", "kept-negative"] if rel.penalty == "l1" else ["kept"])
+        combos = list(itertools.product(supp_kinds, repeat=len(rel.ws) - len(zeros)))
+
+        def h_of(tl: arb, kinds: tuple[str, ...], A: arb = A) -> tuple[arb, arb, list[arb]]:
+            Bb = rel.fns["B"]([rel.kb, tl])
+            a1 = rel.fns["A1"]([rel.kb, tl])
+            r = a1 * rel.s / (rel.A0 - A)
+            xs = []
+            it = iter(kinds)
+            for i, wi in enumerate(rel.ws):
+                if rel.zero[i]:
+                    continue
+                kind = next(it)
+                y = Bb * wi
+                if kind == "pruned":
+                    xs.append(y / (A + rel.beta))
+                elif rel.penalty == "l0":
+                    xs.append(y / A)
+                else:
+                    xs.append((y - rel.lam_b if kind == "kept" else y + rel.lam_b) / A)
+            supp_w = [wi for i, wi in enumerate(rel.ws) if not rel.zero[i]]
+            h = sum((x * w for x, w in zip(xs, supp_w, strict=True)), arb(0)) \
+                - r * rel.s * tl.cos()
+            return h, r, xs
+
+        for kinds in combos:
+            stack = [(fmpq(0), pi_hi)]
+            n = 0
+            while stack:
+                c, e = stack.pop()
+                n += 1
+                if n > max_boxes:
+                    out.status = "undecided"
+                    out.reasons.append("line families: budget exhausted")
+                    return
+                tl = _ball(c, e)
+                h, r, xs = h_of(tl, kinds)
+                kinds_ok = [rel.valid(_Branch(k_, arb(0), arb(0), "abs_le" if k_ == "pruned"
+                                              else ("gt" if k_ == "kept" and rel.penalty == "l1"
+                                                    else ("lt" if rel.penalty == "l1"
+                                                          else "abs_gt"))), x)
+                            for k_, x in zip(kinds, xs, strict=True)]
+                if any(v is False for v in kinds_ok):
+                    continue
+                if h.is_finite() and not h.contains(0):
+                    continue
+                ha, _, _ = h_of(arb(c), kinds)
+                hb, _, _ = h_of(arb(e), kinds)
+                if all(v is True for v in kinds_ok) and ((ha < 0 and hb > 0) or
+                                                          (ha > 0 and hb < 0)):
+                    rising = bool(ha < 0)
+                    for _ in range(120):  # shrink around a root (sign change kept)
+                        m = (c + e) / 2
+                        hm, _, _ = h_of(arb(m), kinds)
+                        if (hm < 0) == rising and (hm < 0 or hm > 0):
+                            c = m
+                        elif hm < 0 or hm > 0:
+                            e = m
+                        else:
+                            break
+                    h, r, xs = h_of(_ball(c, e), kinds)
+                    free2 = r * r - sum((x * x for x in xs), arb(0))
+                    lo2 = rel.thr * rel.thr if at_zero else arb(0)
+                    exists: bool | None
+                    if at_zero:  # free kept: each |x| > z, at least one of them
+                        exists = True if free2 > lo2 else (False if free2 <= lo2 else None)
+                    else:  # free pruned: each |x| <= theta
+                        cap = len(zeros) * rel.thr * rel.thr
+                        exists = True if (free2 >= 0 and free2 <= cap) else (
+                            False if (free2 < 0 or free2 > cap) else None)
+                    if exists is not False:
+                        # members are vectors of norm r: scale the enclosures to |w| = 1 below
+                        values: list[tuple[float, float]] = []
+                        it = iter(xs)
+                        for i in range(len(rel.ws)):
+                            if rel.zero[i]:
+                                values.append((_lo(rel.thr / r) if at_zero else 0.0,
+                                               math.inf if at_zero else _hi(rel.thr / r)))
+                            else:
+                                v = next(it) / r
+                                values.append((_lo(v), _hi(v)))
+                        out.families.append(CertifiedFamily(
+                            f"A = {'0' if at_zero else '-beta'}, t in [{float(c):.12g}, "
+                            f"{float(e):.12g}]", tuple(zeros),
+                            ("|w_i| > z" if at_zero else "|w_i| <= threshold")
+                            + " for the free coordinates", tuple(), exists,
+                            "h(t) changes sign on the interval; the free coordinates carry "
+                            "|x|^2 = r^2 - (support part)", tuple(values),
+                            (_lo(r), _hi(r)), at_zero))
+                        if exists is None:
+                            out.status = "undecided"
+                            out.reasons.append("a line family's existence is on a tie")
+                    continue
+                if float(e - c) < 2.0**-45:
+                    out.status = "undecided"
+                    out.reasons.append(f"line A = {'0' if at_zero else '-beta'}: h(t) not "
+                                       f"separated from 0 near t = {float(c):.12g}")
+                    break
+                m = (c + e) / 2
+                stack += [(m, e), (c, m)]
+
+
+def _saddle(rel: _RelU, out: CertifiedSet) -> None:
+    r"""l0 at :math:`A = 0`, :math:`t = \pi`: B = 0, so a kept value solves :math:`0 x = 0`
+    (free) and a pruned one is 0; the angle :math:`\pi` and :math:`|x| = r_0 =
+    A_1(\pi)s/A_0` force :math:`x = -r_0\hat w^*`, the loss's saddle :math:`-(b/a)w^*`, so
+    every support coordinate is kept.  It is a fixed point iff every support coordinate has
+    :math:`r_0|\hat w^*_i| > z`."""
+    if rel.penalty != "l0":
+        return
+    a1 = rel.fns["A1"]([rel.kb, arb.pi()])
+    r0 = a1 * rel.s / rel.A0
+    xs = [-r0 * wi / rel.s for wi in rel.ws]
+    valid = [True if rel.zero[i] else rel.valid(_Branch("kept", arb(0), arb(0), "abs_gt"), x)
+             for i, x in enumerate(xs)]
+    if all(v is True for v in valid):
+        out.points.append(CertifiedPoint(
+            tuple("pruned" if z else "kept" for z in rel.zero), (0.0, 0.0),
+            tuple((_lo(x), _hi(x)) for x in xs), False, None, None, None))
+    elif any(v is None for v in valid):
+        out.status = "undecided"
+        out.reasons.append("the saddle point -r_0 w*^ has a coordinate on the threshold")
+
+
+def _parallel_lines(rel: _RelU, out: CertifiedSet, a_lo: fmpq, a_hi: fmpq,
+                    max_boxes: int) -> None:
+    r"""Patterns with :math:`x \parallel w^*` (:meth:`_RelU.parallel`) on the lines
+    :math:`t = 0` (x a positive multiple of :math:`w^*`) and :math:`t = \pi` (negative): one
+    unknown A, closed by :math:`g(A) = |x|^2 - r(A)^2 = 0`; bisection with exclusion by
+    enclosure, and certification by validity on the interval, a sign change of g at its exact
+    ends and :math:`g' \ne 0` (:math:`x_i' = -x_i/\mathrm{den}_i`, :math:`r' = r/(A_0 - A)`).
+    The corner :math:`A = -\beta, t = \pi` is :func:`_corner`'s."""
+    for t0 in (arb(0), arb.pi()):
+        # B(pi) = 0 exactly (B = (pi - t)/(pi k), certified in relu.critical_points)
+        Bb = rel.fns["B"]([rel.kb, t0]) if t0.is_zero() else arb(0)
+        a1 = rel.fns["A1"]([rel.kb, t0])
+        sign = 1 if t0.is_zero() else -1
+        stack = [(a_lo, a_hi)]
+        width0 = float(a_hi - a_lo)
+        n = 0
+        while stack:
+            a, b = stack.pop()
+            n += 1
+            if n > max_boxes:
+                out.status = "undecided"
+                out.reasons.append("parallel patterns: box budget exhausted")
+                return
+            al = _ball(a, b)
+            den = rel.A0 - al
+            if not den > 0:
+                if _hi(den) <= 0:
+                    continue
+                if a1 > 0 and _lo(a1) * _lo(rel.s) / _hi(den) > _hi(rel.r_max):
+                    continue
+            opts = rel.opts(al, Bb)
+            if any(not o for o in opts):
+                continue
+            unresolved = []
+            for combo in itertools.product(*opts):
+                pat = tuple(br for br, _, _ in combo)
+                if not rel.parallel(pat):
+                    continue
+                if sign < 0 and all(br.name == "pruned" for br in pat):
+                    continue  # x = 0 off the corner
+                res = _line_pattern(rel, pat, combo, a, b, Bb, a1, sign)
+                if res == "excluded":
+                    continue
+                if isinstance(res, tuple):
+                    xs = res
+                    out.points.append(CertifiedPoint(
+                        tuple(br.name for br in pat), (float(a), float(b)),
+                        tuple((_lo(x), _hi(x)) for x in xs),
+                        sign > 0 and all((br.name == "pruned") if rel.zero[i] else
+                                         bool(x > 0 if rel.ws[i] > 0 else x < 0)
+                                         for i, (br, x) in enumerate(zip(pat, xs, strict=True))),
+                        None, None, None))
+                    continue
+                unresolved.append(tuple(br.name for br in pat))
+            if not unresolved:
+                continue
+            if float(b - a) < 2.0**-50 * width0:
+                out.status = "undecided"
+                out.reasons.append(f"line t = {'0' if sign > 0 else 'pi'}, A in "
+                                   f"[{float(a):.12g}, {float(b):.12g}]: pattern "
+                                   f"{unresolved[0]} neither excluded nor certified")
+                continue
+            m = (a + b) / 2
+            stack += [(m, b), (a, m)]
+
+
+def _line_pattern(rel: _RelU, pat: tuple[_Branch, ...], combo: tuple, a: fmpq, b: fmpq,
+                  Bb: arb, a1: arb, sign: int) -> str | tuple[arb, ...] | None:
+    al = _ball(a, b)
+
+    def values(A: arb) -> tuple[list[arb], arb]:
+        xs = []
+        for i, br in enumerate(pat):
+            if rel.zero[i]:
+                xs.append(arb(0))
+                continue
+            y = Bb * rel.ws[i]
+            num = y if br.name == "pruned" or rel.penalty == "l0" else (
+                y - rel.lam_b if br.name == "kept" else y + rel.lam_b)
+            xs.append(num / (A + (rel.beta if br.name == "pruned" else arb(0))))
+        r = a1 * rel.s / (rel.A0 - A)
+        return xs, r
+
+    if Bb.is_zero() and rel.penalty == "l0" and any(
+            br.name == "kept" and not rel.zero[i] for i, br in enumerate(pat)):
+        return "excluded"  # kept x = 0/A = 0 is invalid off A = 0 (the saddle, _saddle)
+    xs, r = values(al)
+    if not all(x.is_finite() for x in xs) or not r.is_finite():
+        for i, (br, x) in enumerate(zip(pat, xs, strict=True)):
+            if x.is_finite() or br.name != "pruned" or rel.zero[i]:
+                continue
+            # |x| >= |num|/|den| over the interval; a pruned value must stay <= threshold
+            num = abs(Bb * rel.ws[i])
+            den_hi = _hi(abs(al + rel.beta))
+            if den_hi > 0 and max(0.0, _lo(num)) / den_hi > _hi(rel.thr) * (1 + 1e-12):
+                return "excluded"
+        if r.is_finite():
+            low = 0.0
+            for i, (br, x) in enumerate(zip(pat, xs, strict=True)):
+                if x.is_finite():
+                    low += max(0.0, _lo(x * x))
+                elif not rel.zero[i]:
+                    y = Bb * rel.ws[i]
+                    num = abs(y if br.name == "pruned" or rel.penalty == "l0" else (
+                        y - rel.lam_b if br.name == "kept" else y + rel.lam_b))
+                    den_hi = _hi(abs(al + (rel.beta if br.name == "pruned" else arb(0))))
+                    low += (max(0.0, _lo(num)) / den_hi) ** 2 if den_hi > 0 else math.inf
+            if low > _hi(r * r) * (1 + 1e-12):
+                return "excluded"
+        return None
+    g = sum((x * x for x in xs), arb(0)) - r * r
+    dot = sum((x * w for x, w in zip(xs, rel.ws, strict=True)), arb(0))
+    if not g.contains(0) or (dot < 0 if sign > 0 else dot > 0):
+        return "excluded"
+    if any(v is False for _, _, v in combo):
+        return "excluded"
+    if any(v is not True for _, _, v in combo) or not (dot > 0 if sign > 0 else dot < 0):
+        return None
+    dg = arb(0)
+    for i, (br, x) in enumerate(zip(pat, xs, strict=True)):
+        if not rel.zero[i]:
+            dg -= 2 * x * x / (al + (rel.beta if br.name == "pruned" else arb(0)))
+    dg -= 2 * r * r / (rel.A0 - al)
+    if dg.contains(0):
+        return None
+    ga = values(arb(a))
+    gb = values(arb(b))
+    g_a = sum((x * x for x in ga[0]), arb(0)) - ga[1] * ga[1]
+    g_b = sum((x * x for x in gb[0]), arb(0)) - gb[1] * gb[1]
+    if (g_a < 0 and g_b > 0) or (g_a > 0 and g_b < 0):
+        return tuple(xs)
+    if (g_a > 0 and g_b > 0) or (g_a < 0 and g_b < 0):
+        return "excluded"
+    return None

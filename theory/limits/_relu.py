@@ -1148,6 +1148,9 @@ def find_roots(p: Prob, families: list[Family], n_t: int = 40, n_r: int = 40,
             ok = np.where(root.pattern == PRUNED, root.margins >= -tol_valid,
                           root.margins > -tol_valid)
             if validate and not np.all(ok):
+                if fam.kind == "nested":
+                    tried.add(pi)
+                    seeds.extend(_walk_seeds(p, fam, pi, root, tried, tol_valid))
                 continue
             if any(_same(root, q_) for q_ in roots):
                 continue
@@ -1158,7 +1161,84 @@ def find_roots(p: Prob, families: list[Family], n_t: int = 40, n_r: int = 40,
             if fam.kind == "explicit":
                 tried.add(pi)
                 seeds.extend(_swap_seeds(p, fam, pi, root, tried))
+            elif fam.kind == "nested" and validate:
+                tried.add(pi)
+                seeds.extend(_walk_seeds(p, fam, pi, root, tried, tol_valid))
     return roots
+
+
+def band_at(p: Prob, A: float, B: float, tol: float = 1e-10) -> dict[int, tuple[str, ...]]:
+    """The hysteresis band at coefficients (A, B): every coordinate (index in ``w_star``) with
+    two or more valid branches, with their names (pruned, kept, kept-low for TL1, and
+    kept-flipped when A < 0).  A zero of w* is never in it (keeping one needs A = 0)."""
+    y = B * p.m
+    codes = [PRUNED, KEPT] + ([KEPT_LOW] if p.pr.name == "tl1" else []) + (
+        [FLIP] if A < 0 else [])
+    valid = []
+    with np.errstate(invalid="ignore"):
+        for c in codes:
+            mg = branch_np(c, y, np.float64(A), p.pr).margin
+            valid.append(mg >= -tol if c == PRUNED else mg > tol)
+    V = np.array(valid)
+    V[1:, p.m == 0] = False
+    many = np.flatnonzero(V.sum(0) >= 2)
+    return {int(p.order[j]): tuple(BRANCH_NAMES[codes[q]] for q in np.flatnonzero(V[:, j]))
+            for j in many}
+
+
+WALK_MAX = 64  # nested supports a walk may visit from one invalid root
+
+
+def nested_consistent_range(p: Prob, fam: Family, A: float, B: float,
+                            tol_valid: float = 1e-10) -> tuple[int, int]:
+    """The kept-set sizes j of ``fam`` (nested) whose every coordinate is inside its branch
+    at the coefficients (A, B): j in [j_lo, j_hi], where j_hi = the number of leading
+    coordinates valid on ``fam.code`` and j_lo = 1 + the last nonzero coordinate invalid when
+    pruned (j_lo > j_hi: none)."""
+    y = B * p.m[:p.nnz]
+    with np.errstate(invalid="ignore"):
+        kv = branch_np(fam.code, y, np.float64(A), p.pr).margin > -tol_valid
+        pv = branch_np(PRUNED, y, np.float64(A), p.pr).margin >= -tol_valid
+    j_hi = int(np.argmin(kv)) if not np.all(kv) else p.nnz
+    bad = np.flatnonzero(~pv)
+    j_lo = int(bad[-1]) + 1 if bad.size else 0
+    return j_lo, j_hi
+
+
+def _walk_seeds(p: Prob, fam: Family, pi: int, root: Root, tried: set[int],
+                tol_valid: float) -> list[Seed]:
+    """Seeds that walk a nested family towards its self-consistent supports.
+
+    From a root of support size ``pi`` that fails validation: the sizes consistent with the
+    root's coefficients (:func:`nested_consistent_range`) say where the valid roots lie (a
+    coordinate invalid when kept asks for a smaller support, one invalid when pruned for a
+    larger one); the nearest such size (the middle of the range when it is empty) is seeded
+    at this root's (rho, t), and its root, if invalid, seeds the next step.  From a valid root:
+    its neighbours pi - 1 and pi + 1 (in a hysteresis band every nested support between the
+    band's ends is valid, and their roots lie closer together than the grid resolves).
+
+    Found at d = 2000 and 10^4 (TL1, a = 1, k = 4, lam = 0.05): the coarse grid's cells were
+    wider than the narrow strip of valid nested roots next to the kept branch's fold (the
+    fold nodes stop above FOLD_MAX coordinates), so every seed's root failed validation and
+    the good family came back empty while RVSM converged; the walk reaches the strip from
+    those roots in a few Newton solves (limits.md, step 4)."""
+    if len(tried) > WALK_MAX * (p.nnz + 1):
+        return []
+    ok = np.where(root.pattern == PRUNED, root.margins >= -tol_valid, root.margins > -tol_valid)
+    if np.all(ok):
+        targets = [pi - 1, pi + 1]
+    else:
+        j_lo, j_hi = nested_consistent_range(p, fam, root.A, root.B, tol_valid)
+        if j_lo <= j_hi:
+            targets = [min(max(pi, j_lo), j_hi)]
+        else:
+            targets = [(j_lo + j_hi) // 2]
+    out: list[Seed] = []
+    for j in targets:
+        if 0 <= j <= p.nnz and j not in tried:
+            tried.add(j)
+            out.append((j, math.log(root.r), root.t, False, None))
+    return out
 
 
 NEAR_TIE = 0.05  # relative gap of |w*_i|, |w*_j| below which swapped patterns are cross-seeded

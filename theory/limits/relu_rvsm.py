@@ -177,12 +177,33 @@ def relu_fixed_points(w_star: Sequence[Any], k: int, penalty: str, lam: Any, bet
                f"search: {how}")
     if truncated:
         notes.append(f"stopped after max_points = {max_points} fixed points (more exist)")
+    if not complete:
+        band = _band_note(p, roots)
+        if band:
+            notes.append(band)
     if notes:
         msg = "; ".join(([msg] if msg else []) + notes)
     att = None if eta_ is None else sum(1 for f in fps if f.attracting)
     fs = FixedPointSet(tuple(fps), len(fps) == 1 and not truncated, att,
                        complete and not notes, how, msg, inst)
     return complete_set(fs, "relu", w_star, k, penalty, lam, beta)
+
+
+def _band_note(p: R.Prob, roots: list[R.Root]) -> str | None:
+    """Why a list from a partial enumeration cannot be complete: the hysteresis band (two
+    or more valid branches per coordinate) at the listed roots; every mix of branches over
+    the band can be a fixed point, and the nested search lists only the prefix supports."""
+    band: set[int] = set()
+    for root in roots:
+        if root.special is None:
+            band |= set(R.band_at(p, root.A, root.B))
+    if not band:
+        return None
+    return (f"hysteresis band: {len(band)} coordinates have two or more valid branches at the "
+            "listed fixed points; the patterns mixing their branches (up to "
+            f"{3 if p.pr.name == 'tl1' else 2}^{len(band)}) are not listed: "
+            "describe_solution_set (rvsm fixed-point --describe) describes them and locates "
+            "any limit (--w0)")
 
 
 # ------------------------------------------------------------------------- assembly

@@ -8,6 +8,7 @@ comes from :mod:`theory`.  Proof notes: ``proofs_notes/rvsm_dynamics.md``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,10 @@ def _limit_recheck(name: str) -> Any:
 
         if name == "p2.global_limit_from_random_starts":
             return _p2_certified()
+        if name in ("p1.global_limit_from_random_starts", "rvsm.l1_unique_limit_any_start"):
+            return _relu_l1_certified()
+        if name == "rvsm.l0_no_off_support_limit":
+            return _relu_l0_off_support_certified()
         return _recheck(name)
     return recheck
 
@@ -359,6 +364,48 @@ register(Statement(
 P2_QUOTE = ("no-overlap binary activation CNN can be learned with high probability, and the "
             "iterative weights converge to a global limit which is a transformation of the true "
             "weight under a novel sparsifying operation")
+
+
+@functools.cache
+def _relu_certified_set(w_star: tuple[float, ...], k: int, penalty: str, lam: float,
+                        beta: float, eta: float) -> Any:
+    from theory.certify.fixed_points import certify_relu
+
+    return certify_relu(list(w_star), k, penalty, lam, beta, eta=eta)
+
+
+def _relu_l1_certified() -> dict[str, Any]:
+    """The recorded l1 instance (w* = (1, .5, 0, -.3), k = 4, lam = .05, beta = 1, eta = .5):
+    the certified set (:func:`theory.certify.fixed_points.certify_relu`) has exactly two fixed
+    points proved attracting, so neither "unique limit" nor "one global limit" holds (each
+    attracting point draws an open set of starts)."""
+    cs = _relu_certified_set((1.0, 0.5, 0.0, -0.3), 4, "l1", 0.05, 1.0, 0.5)
+    att = [q for q in cs.points if q.stability == "attracting"]
+    undecided = sum(q.stability not in ("attracting", "repelling") for q in cs.points)
+    ok = cs.status == "complete" and len(att) >= 2
+    return {"rigorous": ok,
+            "method": (f"certified fixed-point set (ball arithmetic): exactly {len(cs.points)} "
+                       f"fixed points, {len(att)} proved attracting ({sum(q.good for q in att)} "
+                       f"sign-consistent), {len(cs.points) - len(att) - undecided} proved "
+                       "repelling; no other fixed point"),
+            "reason": None if ok else "; ".join(cs.reasons) or "fewer than 2 attracting points",
+            "violation": {"attracting_points": [[(a + b) / 2 for a, b in q.w_bar] for q in att],
+                          "spectral_radii": [q.spectral_radius for q in att]}}
+
+
+def _relu_l0_off_support_certified() -> dict[str, Any]:
+    """Fixed points off supp(w*) are proved to exist (the zero-slope family on A = 0), but the
+    family's attraction is not proved (it is neutral along itself): not rigorous."""
+    cs = _relu_certified_set((-1.3, -0.25, 0.0, 0.0), 4, "l0", 0.1, 1.0, 0.5)
+    fams = [f for f in cs.families if f.exists]
+    return {"rigorous": False, "method": None,
+            "reason": (f"certified: {len(fams)} zero-slope famil{'y' if len(fams) == 1 else 'ies'} "
+                       "of fixed points off supp(w*) exist"
+                       + (" (set complete)" if cs.status == "complete" else
+                          f" (set undecided: {cs.reasons[0] if cs.reasons else ''})")
+                       + "; that runs converge there is simulation evidence only: the family's "
+                       "attraction is not proved (neutral directions along it)"),
+            "violation": None}
 
 
 P2_COUNTEREXAMPLE = {"w_star": np.array([1.0, 0.5, 0.0, -0.3]), "k": 4, "penalty": "l0",

@@ -979,8 +979,124 @@ class _RelU(_Binary):
             xs.append(num / (al + (self.beta if br.name == "pruned" else arb(0))))
         good = all((br.name == "pruned") if wi.is_zero() else bool(x > 0 if wi > 0 else x < 0)
                    for br, x, wi in zip(pat, xs, self.ws, strict=True))
+        verdict: Verdict | None = None
+        rho: tuple[float, float] | None = None
+        if eta is not None:
+            _, _, r = self.scalars(al, tl)
+            verdict, rho = _relu_stability(self, [br.name for br in pat], al, tl, r,
+                                           arb(_q(eta)))
         return CertifiedPoint(tuple(br.name for br in pat), (float(a), float(b)),
-                              tuple((_lo(x), _hi(x)) for x in xs), bool(good), None, None, None)
+                              tuple((_lo(x), _hi(x)) for x in xs), bool(good),
+                              None if eta is None else True, verdict, rho)
+
+
+def _relu_stability(rel: _RelU, names: list[str], al: arb, tl: arb, r: arb, eta: arb
+                    ) -> tuple[Verdict, tuple[float, float]]:
+    r"""Spectral radius of :math:`J = I - \eta M`, :math:`M = D + e_w\hat w\hat w^\top + e_n
+    \hat n\hat n^\top` (limits.md step 5): :math:`D = \mathrm{diag}(\phi')` with
+    :math:`\phi' = A + \beta` (pruned) or A (kept), :math:`e_w = \lambda_w - A`,
+    :math:`e_n = \lambda_n - A` from :func:`theory.relu.hessian_eigenvalues_expr`.  Weyl's
+    inequalities put the spectrum of M in :math:`[\min D + \min(0, e_w, e_n), \max D +
+    \max(0, e_w, e_n)]`, and give :math:`\lambda_{\min}(M) \le \min D + \max(0, e_w, e_n)`,
+    :math:`\lambda_{\max}(M) \ge \max D + \min(0, e_w, e_n)`; a value of D taken by three
+    coordinates is an exact eigenvalue (a rank-2 update leaves part of its eigenspace).
+    Attracting when :math:`|1 - \eta\mu| < 1` on the whole hull; repelling when an eigenvalue
+    is certainly outside :math:`(0, 2/\eta)`; else undecided."""
+    fns = _relu_hessian()
+    args = [rel.kb, r, rel.s, tl]
+    e_w = fns["lam_w"](args) - al
+    e_n = fns["lam_n"](args) - al
+    ds = {"pruned": al + rel.beta, "kept": al, "kept-negative": al}
+    vals = [ds[n] for n in names]
+    d_lo = vals[0]
+    d_hi = vals[0]
+    for v in vals[1:]:
+        d_lo = d_lo.min(v)
+        d_hi = d_hi.max(v)
+    exact = _relu_spectrum(rel, vals, xs_of(rel, names, al, tl), e_w, e_n)
+    if exact is not None:
+        radii = [abs(1 - eta * mu) for mu in exact]
+        r_lo = max(_lo(x) for x in radii)
+        r_hi = max(_hi(x) for x in radii)
+        if r_hi < 1:
+            return "attracting", (r_lo, r_hi)
+        if r_lo > 1:
+            return "repelling", (r_lo, r_hi)
+    e_lo = arb(0).min(e_w).min(e_n)
+    e_hi = arb(0).max(e_w).max(e_n)
+    mu_lo, mu_hi = d_lo + e_lo, d_hi + e_hi
+    r_hi = _hi(abs(1 - eta * mu_lo).max(abs(1 - eta * mu_hi)))
+    if r_hi < 1:
+        return "attracting", (0.0, r_hi)
+    sure = [d_lo + e_hi, d_hi + e_lo]  # lambda_min <= first, lambda_max >= second
+    if (d_lo + e_hi) < 0 or (d_hi + e_lo) * eta > 2:
+        return "repelling", (1.0, r_hi)
+    for name in set(names):
+        if names.count(name) >= 3 and abs(1 - eta * ds[name]) > 1:
+            return "repelling", (_lo(abs(1 - eta * ds[name])), r_hi)
+    del sure
+    return "undecided", (0.0, r_hi)
+
+
+def xs_of(rel: _RelU, names: list[str], al: arb, tl: arb) -> list[arb]:
+    """The fixed point's coordinates (balls) for a pattern over the box."""
+    Bb = rel.fns["B"]([rel.kb, tl])
+    out = []
+    for name, wi, z in zip(names, rel.ws, rel.zero, strict=True):
+        if z and name == "pruned":
+            out.append(arb(0))
+            continue
+        y = Bb * wi
+        num = y if name == "pruned" or rel.penalty == "l0" else (
+            y - rel.lam_b if name == "kept" else y + rel.lam_b)
+        out.append(num / (al + (rel.beta if name == "pruned" else arb(0))))
+    return out
+
+
+def _relu_spectrum(rel: _RelU, diag: list[arb], xs: list[arb], e_w: arb, e_n: arb
+                   ) -> list[arb] | None:
+    r"""Enclosures of every eigenvalue of :math:`M = D + e_w\hat w\hat w^\top + e_n\hat n
+    \hat n^\top` (python-flint ``acb_mat.eig`` with ``multiple=True``, Rump's algorithm for
+    clusters: rigorous), or None when it cannot isolate them (e.g. n^ undefined at t = 0, pi).
+    Real parts are returned (M is symmetric)."""
+    from flint import acb_mat
+
+    d = len(xs)
+    nrm = sum((x * x for x in xs), arb(0)).sqrt()
+    if not nrm > 0:
+        return None
+    wh = [x / nrm for x in xs]
+    ws_hat = [wi / rel.s for wi in rel.ws]
+    c = sum((a * b for a, b in zip(wh, ws_hat, strict=True)), arb(0))
+    n = [b - c * a for a, b in zip(wh, ws_hat, strict=True)]
+    nn = sum((v * v for v in n), arb(0)).sqrt()
+    if not nn > 0:
+        return None
+    nh = [v / nn for v in n]
+    rows = [[(diag[i] if i == j else arb(0)) + e_w * wh[i] * wh[j] + e_n * nh[i] * nh[j]
+             for j in range(d)] for i in range(d)]
+    try:
+        eigs = acb_mat(rows).eig(multiple=True)
+    except (ValueError, ArithmeticError):
+        return None
+    out = [e.real for e in eigs]
+    if not all(x.is_finite() for x in out):
+        return None
+    return out
+
+
+_HESS: dict[str, Any] = {}
+
+
+def _relu_hessian() -> dict[str, Any]:
+    if not _HESS:
+        from theory import relu
+        from theory.certify.arb_eval import compile_arb
+
+        lam_w, lam_n, _ = relu.hessian_eigenvalues_expr()
+        syms = [relu.k, relu.r, relu.s, relu.t]
+        _HESS.update(lam_w=compile_arb(lam_w, syms), lam_n=compile_arb(lam_n, syms))
+    return _HESS
 
 
 def _corner(rel: _RelU, out: CertifiedSet) -> None:

@@ -12,7 +12,11 @@ Public API
 * :func:`sparsity_path`, :func:`select_lambda`, :func:`branch_lambda_range`: the inverse
   problem (:mod:`theory.limits.sparsity`);
 * :func:`certify`: interval-arithmetic certificate of a unique fixed point in a box
-  (:mod:`theory.limits.interval`).
+  (:mod:`theory.limits.interval`);
+* :func:`describe_solution_set` -> :class:`SolutionSet`: the whole solution set (regions of
+  forced / free coordinates, counts, attracting ones) where hysteresis makes a list
+  impossible, with :meth:`SolutionSet.locate`; :func:`population_limit` (the float64
+  iteration from a start) and :func:`polish` (:mod:`theory.limits.solution_set`).
 
 The reduction, the proofs and what is only checked numerically are in
 ``proofs_notes/limits.md``.  Nothing here imports torch.
@@ -29,6 +33,15 @@ from theory.limits.bounds import binary_bound, relu_bound
 from theory.limits.degenerate import ZeroSlopeFamily, complete_set, zero_slope_families
 from theory.limits.interval import Certificate, certify
 from theory.limits.relu_rvsm import relu_fixed_points
+from theory.limits.solution_set import (
+    IterationResult,
+    Location,
+    Region,
+    SolutionSet,
+    describe_solution_set,
+    polish,
+    population_limit,
+)
 from theory.limits.sparsity import (
     BranchRange,
     LambdaSelection,
@@ -44,6 +57,8 @@ __all__ = [
     "coarse_constants", "relu_bound", "binary_bound", "sparsity_path", "select_lambda",
     "branch_lambda_range", "SparsityPoint", "LambdaSelection", "BranchRange", "certify",
     "Certificate", "ZeroSlopeFamily", "zero_slope_families", "complete_set",
+    "describe_solution_set", "SolutionSet", "Region", "Location", "polish", "population_limit",
+    "IterationResult",
 ]
 
 MODELS = ("relu", "binary")

@@ -16,11 +16,13 @@ Penalty.prox), independent of the reduction they check.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
 import pytest
 
+from rvsm.cli import main
 from theory import relu
 from theory.limits import _l0set as L0
 from theory.limits import _relu as R
@@ -278,3 +280,62 @@ def test_count_subsets_against_enumeration() -> None:
                              for q in range(1 << (b - a))])
             true = int(np.sum((sums >= lo) & (sums < hi)))
             assert ex == (true, true) and bd[0] <= true <= bd[1]
+
+
+# ---------------------------------------------------------------------------- CLI
+
+W12 = ",".join(f"{x:.6g}" for x in teacher(12))
+CLI = ["fixed-point", "--penalty", "l0", "--lam", "0.05", "--beta", "1", "--k", "4",
+       "--eta", "0.5", f"--w-star={W12}"]
+
+
+def test_cli_w0_returns_the_limit_with_its_place_and_certificate(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--w0 random:3: the iteration converges, the landing point is polished (within 1e-9 of
+    the iterate), located in a region of the described set (955 fixed points, exact) and
+    certified by the interval test; the JSON is valid (no NaN or Infinity)."""
+    assert main([*CLI, "--w0", "random:3", "--json"]) == 0
+    out = capsys.readouterr().out
+    obj = json.loads(out, parse_constant=lambda c: pytest.fail(f"invalid JSON constant {c}"))
+    assert obj["iteration"]["converged"] and obj["location"]["found"]
+    assert obj["location"]["kind"] == "region" and obj["location"]["distance"] < 1e-9
+    assert obj["solution_set"]["count"] == 955 and obj["solution_set"]["exact"]
+    lim = np.array(obj["iteration"]["limit"])
+    assert np.max(np.abs(lim - np.array(obj["fixed_point"]["w_bar"]))) < 1e-9
+    assert obj["certificate"]["certified"] is True
+    reg = obj["location"]["region_description"]
+    assert set(reg["forced_in"]) <= set(obj["fixed_point"]["support"])
+    assert main([*CLI, "--w0", "random:3"]) == 0
+    text = capsys.readouterr().out
+    assert "located: True" in text and "certificate: certified" in text
+
+
+def test_cli_describe_and_a_start_that_does_not_converge(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*CLI, "--describe", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert sum(r["count"] for r in obj["regions"]) + len(obj["special"]) == 955
+    assert main([*CLI, "--w0", "random:3", "--max-steps", "5"]) == 1
+    cap = capsys.readouterr()
+    assert "did not converge in 5 steps" in cap.err
+
+
+@pytest.mark.parametrize("extra,msg", [
+    (["--w0", "1,2"], "--w0 has 2 entries"), (["--w0", "random:x"], "integer seed"),
+    (["--w0", "random:3", "--model", "binary"], "relu only"),
+    (["--w0", "0,0,0,0,0,0,0,0,0,0,0,0"], "nonzero"), (["--w0", "1,nan,0,0,0,0,0,0,0,0,0,0"],
+                                                      "NaN"),
+    (["--describe", "--dps", "30"], "float64"), (["--w0", "random:3", "--max-steps", "0"],
+                                                 "--max-steps"),
+])
+def test_cli_w0_bad_input_is_one_line_exit_2(extra: list[str], msg: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*CLI, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and msg in err and "Traceback" not in err
+
+
+def test_cli_w0_needs_eta(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [a for a in CLI if a not in ("--eta", "0.5")]
+    assert main([*args, "--w0", "random:1"]) == 2
+    assert "--w0 needs --eta" in capsys.readouterr().err

@@ -11,7 +11,14 @@ import mpmath
 
 from rvsm._cliutil import CliError, add_dps_json, emit, floats, fmt, parse_vector
 from theory._validate import check_dps
-from theory.limits import MODELS, SUPPORTED_PENALTIES, certify, fixed_points
+from theory.limits import (
+    MODELS,
+    SUPPORTED_PENALTIES,
+    certify,
+    describe_solution_set,
+    fixed_points,
+    population_limit,
+)
 
 
 def register(sub: Any) -> None:
@@ -29,6 +36,16 @@ def register(sub: Any) -> None:
                    help="branch patterns searched (default: exhaustive when small)")
     p.add_argument("--certify", action="store_true",
                    help="interval-arithmetic certificate of each fixed point (l1, l0)")
+    p.add_argument("--describe", action="store_true",
+                   help="describe the whole solution set (relu): regions of forced and free "
+                   "coordinates, the count of fixed points and of attracting ones (where "
+                   "hysteresis makes a list impossible)")
+    p.add_argument("--w0", default=None, metavar="W",
+                   help="which limit does this start reach (relu; needs --eta): run the "
+                   "population iteration from W (comma-separated, or random:SEED), polish the "
+                   "landing point as a fixed point, locate it in the solution set, certify it")
+    p.add_argument("--max-steps", type=int, default=200_000,
+                   help="step cap of the iteration for --w0 (default 200000)")
     add_dps_json(p)
     p.set_defaults(func=run)
 
@@ -129,6 +146,8 @@ def _point_dict(fp: Any, dps: int | None) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     dps = None if args.dps is None else check_dps(args.dps)
     w, lam, beta, a = instance_values(args)
+    if args.w0 is not None or args.describe:
+        return _run_set(args, w, lam, beta, a, dps)
     kw: dict[str, Any] = {"a": a, "eta": args.eta, "dps": dps, "enumeration": args.enumeration}
     if args.model == "binary":
         kw["ste"] = args.ste
@@ -180,3 +199,144 @@ def _print_human(obj: dict[str, Any]) -> None:
             print(f"    certificate: {p['certificate']['certified']} ({p['certificate']['reason']})")
     if obj["message"]:
         print(f"note: {obj['message']}")
+
+
+# ------------------------------------------------------------- --describe and --w0
+
+def _start(text: str, w_star: list[float]) -> Any:
+    """--w0: a comma-separated vector, or random:SEED (standard normal entries scaled to
+    |w*|/sqrt(d), numpy.random.default_rng(SEED))."""
+    import numpy as np
+
+    d = len(w_star)
+    if text.startswith("random:"):
+        try:
+            seed = int(text.split(":", 1)[1])
+        except ValueError:
+            raise CliError(f"--w0 random:SEED needs an integer seed, got {text!r}") from None
+        if seed < 0:
+            raise CliError(f"--w0 random:SEED needs a seed >= 0, got {text!r}")
+        scale = float(np.linalg.norm(w_star)) / math.sqrt(d)
+        return np.random.default_rng(seed).standard_normal(d) * scale
+    w0 = floats("w0", parse_vector("w0", text))
+    if len(w0) != d:
+        raise CliError(f"--w0 has {len(w0)} entries, --w-star has {d}")
+    if not any(w0):
+        raise CliError("--w0 must be nonzero (the loss is not differentiable at 0)")
+    return np.array(w0)
+
+
+def _run_set(args: argparse.Namespace, w: Any, lam: Any, beta: Any, a: Any,
+             dps: int | None) -> int:
+    import sys
+
+    if args.model != "relu":
+        raise CliError("--describe and --w0 apply to --model relu only")
+    if dps is not None:
+        raise CliError("--describe and --w0 work in float64 (no --dps)")
+    if args.w0 is not None and args.eta is None:
+        raise CliError("--w0 needs --eta (the step of the iteration)")
+    if args.max_steps < 1:
+        raise CliError(f"--max-steps must be >= 1, got {args.max_steps}")
+    w64 = [float(x) for x in w]
+    ss = describe_solution_set(w64, args.k, args.penalty, lam, beta, a=a, eta=args.eta)
+    obj: dict[str, Any] = {"solution_set": ss.summary()}
+    if args.describe:
+        small = len(w64) <= 200
+        obj["regions"] = [ss.region_dict(r, indices=small) for r in ss.regions]
+        obj["special"] = [point_dict(fp, None) for fp in ss.special]
+        obj["families"] = [dataclasses.asdict(f) for f in ss.families]
+    rc = 0
+    if args.w0 is not None:
+        w0 = _start(args.w0, w64)
+        it = population_limit(w64, args.k, args.penalty, lam, beta, float(args.eta), w0, a=a,
+                              max_steps=args.max_steps)
+        conv = bool(it.converged[0])
+        obj["start"] = args.w0
+        obj["iteration"] = {"converged": conv, "steps": int(it.steps[0]),
+                            "last_step": _num(float(it.last_step[0]), None),
+                            "limit": [float(x) for x in it.w]}
+        loc = ss.locate(it.w) if conv else None
+        if not conv:
+            obj["location"] = {"found": False, "message": (
+                f"the iteration did not converge in {args.max_steps} steps (last step "
+                f"{float(it.last_step[0]):.3g}); raise --max-steps or lower --eta")}
+            rc = 1
+        else:
+            assert loc is not None
+            obj["location"] = {"found": loc.found, "kind": loc.kind, "region": loc.region,
+                               "special": loc.special, "distance": _num(loc.distance, None),
+                               "residual": loc.residual, "message": loc.message}
+            if loc.region is not None:
+                obj["location"]["region_description"] = ss.region_dict(
+                    ss.regions[loc.region], indices=len(w64) <= 200)
+            fp = loc.fixed_point
+            obj["fixed_point"] = None if fp is None else point_dict(fp, None)
+            if fp is not None:
+                c = certify("relu", w64, args.k, args.penalty, lam, beta, fp, a=a, dps=30)
+                with mpmath.mp.workdps(30):
+                    obj["certificate"] = {"certified": c.certified, "reason": c.reason,
+                                          "box": {k: [_num(lo, 30), _num(hi, 30)]
+                                                  for k, (lo, hi) in c.box.items()}}
+            if not loc.found:
+                rc = 1
+    if args.json:
+        emit(obj, True)
+    else:
+        _print_set(obj, ss)
+    if rc:
+        print(f"rvsm fixed-point: {obj['location']['message']}", file=sys.stderr)
+    return rc
+
+
+def _count_text(count: Any, bounds: Any) -> str:
+    if count is not None:
+        return str(count)
+    return f"between {bounds[0]} and {'?' if bounds[1] is None else bounds[1]}"
+
+
+def _print_set(obj: dict[str, Any], ss: Any) -> None:
+    s = obj["solution_set"]
+    cnt = _count_text(s["count"], s["count_bounds"])
+    print(f"solution set: {s['regions']} regions, {s['special']} special points, "
+          f"{s['families']} families; fixed points: {cnt} (exact: {s['exact']})")
+    if s["attracting_count"] is not None or s["attracting_bounds"] is not None:
+        att = s["attracting_count"] if s["attracting_count"] is not None else \
+            f"between {s['attracting_bounds'][0]} and {s['attracting_bounds'][1]}"
+        print(f"attracting: {att}")
+    for note in s["notes"]:
+        print(f"note: {note}")
+    if "regions" in obj:
+        for r in obj["regions"][:20]:
+            rng = f" K in [{r['k_range'][0]:.6g}, {r['k_range'][1]:.6g})" if "k_range" in r else ""
+            c = _count_text(r["count"], r["count_bounds"])
+            print(f"[{r['index']}] {r['kind']} {r['side']}{rng}: {r['n_forced_in']} forced in, "
+                  f"{r['n_free']} free, {r['n_forced_out']} forced out; count {c}; "
+                  f"attracting {r['attracting']}")
+        if len(obj["regions"]) > 20:
+            print(f"... {len(obj['regions']) - 20} more regions (--json lists them)")
+    if "iteration" in obj:
+        it = obj["iteration"]
+        print(f"iteration from {obj['start']}: "
+              f"{'converged' if it['converged'] else 'NOT converged'} after {it['steps']} steps "
+              f"(last step {it['last_step']:.3g})")
+        loc = obj["location"]
+        fp = obj.get("fixed_point")
+        if fp is not None:
+            print(f"fixed point: support {len(fp['support'])} of {len(fp['w_bar'])}, "
+                  f"A = {fp['coeffs']['A']:.6g}, angle {fp['angle']:.6g}, norm {fp['norm']:.6g}, "
+                  f"residual {fp['residual']:.2g}, attracting {fp['attracting']} "
+                  f"(rho {fp['spectral_radius']})")
+        if loc.get("found") is not None:
+            print(f"located: {loc['found']}; {loc['message']}"
+                  + (f"; distance to the iterate {loc['distance']:.2g}" if "distance" in loc
+                     and isinstance(loc["distance"], float) else ""))
+        if loc.get("region_description"):
+            r = loc["region_description"]
+            print(f"its region: {r['n_forced_in']} forced in, {r['n_free']} free, "
+                  f"{r['n_forced_out']} forced out; region count "
+                  f"{_count_text(r['count'], r['count_bounds'])}")
+        if obj.get("certificate"):
+            c = obj["certificate"]
+            print(f"certificate: {'certified' if c['certified'] else 'not certified'} "
+                  f"({c['reason']})")

@@ -146,6 +146,7 @@ def test_l0_d100_count_is_bracketed() -> None:
     ss = describe_solution_set(teacher(100), K, "l0", LAM, BETA, eta=ETA)
     lo, hi = ss.count_bounds
     assert ss.count is None and not ss.exact and 8e22 < lo <= hi <= 1.02 * lo
+    assert math.log2(lo) <= ss.count_log2 <= math.log2(hi)
     alo, ahi = ss.attracting_bounds
     assert alo <= ahi <= hi and ahi <= 1.02 * alo
     assert any("counting knapsack" in n for n in ss.notes)

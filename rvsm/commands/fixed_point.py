@@ -298,6 +298,8 @@ def _count_text(count: Any, bounds: Any) -> str:
 def _print_set(obj: dict[str, Any], ss: Any) -> None:
     s = obj["solution_set"]
     cnt = _count_text(s["count"], s["count_bounds"])
+    if s["count"] is None and s.get("count_log2") is not None:
+        cnt += f" (about 2^{s['count_log2']:.1f})"
     print(f"solution set: {s['regions']} regions, {s['special']} special points, "
           f"{s['families']} families; fixed points: {cnt} (exact: {s['exact']})")
     if s["attracting_count"] is not None or s["attracting_bounds"] is not None:

@@ -75,7 +75,9 @@ class Region:
     ``band`` (TL1/l1): ``(i, branch names)`` of every coordinate with several valid branches;
     ``pattern``: the branches at the region's first listed point.
     ``count``: the number of fixed points in the region (None when not exact; then
-    ``count_bounds`` brackets it, an upper end None meaning unknown); ``attracting_count`` likewise for ``eta``;
+    ``count_bounds`` brackets it, an upper end None meaning unknown); ``count_log2``: log2 of
+    the count, or of an estimate when it is not exact (l0: the middle of the bounds, or a
+    normal approximation of the distribution of the subset sums when the bounds are trivial); ``attracting_count`` likewise for ``eta``;
     ``attracting``: the verdict shared by the region's generic patterns (None: no ``eta``, or
     not uniform).
     """
@@ -100,6 +102,7 @@ class Region:
     band: tuple[tuple[int, tuple[str, ...]], ...] = ()
     pattern: tuple[str, ...] = ()
     count_estimate: float | None = None
+    count_log2: float | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -130,7 +133,8 @@ class SolutionSet:
     :math:`A = 0` or :math:`-\beta`); ``families``: continua (zero-slope, l0); ``order``: the
     coordinates by decreasing :math:`|w^*_i|` (zeros last), on which ``Region.ranks`` count;
     ``count``: the number of isolated fixed points (regions + special), None unless exact, with
-    ``count_bounds`` (an upper end None: unknown); ``attracting_count`` / ``attracting_bounds`` for ``eta``; ``exact``: every
+    ``count_bounds`` (an upper end None: unknown) and ``count_log2`` (log2 of the count or of
+    the sum of the regions' estimates); ``attracting_count`` / ``attracting_bounds`` for ``eta``; ``exact``: every
     count is exact; ``complete``: the description covers every fixed point by construction
     (l0: every kept set on every root curve; the root curves themselves are found by a scan in
     :math:`A`, checked, not proved); ``method`` and ``notes`` say how and what is left out.
@@ -151,6 +155,7 @@ class SolutionSet:
     complete: bool
     method: str
     notes: tuple[str, ...] = ()
+    count_log2: float | None = None
     _ctx: Any = field(default=None, repr=False, compare=False)
 
     def forced_in(self, region: Region) -> tuple[int, ...]:
@@ -185,7 +190,8 @@ class SolutionSet:
             "attracting_bounds": None if self.attracting_bounds is None
             else [big(v) for v in self.attracting_bounds],
             "regions": len(self.regions), "special": len(self.special),
-            "families": len(self.families), "notes": list(self.notes),
+            "families": len(self.families), "count_log2": self.count_log2,
+            "notes": list(self.notes),
         }
 
     def region_dict(self, region: Region, indices: bool = True) -> dict[str, Any]:
@@ -206,6 +212,8 @@ class SolutionSet:
             out["thresholds"] = None if region.thresholds is None else list(region.thresholds)
         if region.count_estimate is not None:
             out["count_estimate"] = region.count_estimate
+        if region.count_log2 is not None:
+            out["count_log2"] = region.count_log2
         if indices:
             out["forced_in"] = list(self.forced_in(region))
             out["free"] = list(self.free(region))
@@ -325,9 +333,14 @@ def _describe_l0(ctx: _Ctx, inst: dict[str, Any]) -> SolutionSet:
               f"{len(regions)} regions between threshold crossings, stability changes and "
               "folds; degenerate points at A = 0 and A = -beta listed")
     count = lo_c if exact else None
+    logs = [r.count_log2 for r in regions if r.count_log2 is not None]
+    if special:
+        logs.append(math.log2(len(special)))
+    top = max(logs, default=None)
+    log2 = None if top is None else top + math.log2(sum(2.0 ** (v - top) for v in logs))
     return SolutionSet("relu", "l0", inst, tuple(int(i) for i in cv.order), tuple(regions),
                        tuple(special), fams, count, (lo_c, hi_c), att, att_b, exact,
-                       True, method, tuple(notes), _ctx=ctx)
+                       True, method, tuple(notes), log2, _ctx=ctx)
 
 
 def _reindex(reg: Region, i: int) -> Region:
@@ -448,7 +461,7 @@ def _curve_regions(cv: L0.L0Curves, c: L0.Curve, pre: np.ndarray, tol: float,
         live.append(q)
         specs.append((a, b, float(ka[q]) - kf, float(kb[q]) - kf))
     counts = L0.count_many(cv.w2, specs, tol)
-    for q, (a, b, _, _), (lo_c, hi_c) in zip(live, specs, counts):
+    for q, (a, b, spec_lo, spec_hi), (lo_c, hi_c) in zip(live, specs, counts):
         if hi_c == 0:
             continue
         A_q, B_q = float(sm["A"][q]), float(sm["B"][q])
@@ -472,8 +485,26 @@ def _curve_regions(cv: L0.L0Curves, c: L0.Curve, pre: np.ndarray, tol: float,
                           (min(e_r), max(e_r)), lo_c if lo_c == hi_c else None, (lo_c, hi_c),
                           att_g, att_count, att_b, curv, rho, c.id,
                           (float(ka[q]), float(kb[q])), (a, b),
-                          (float(sm["lo"][q]), float(sm["hi"][q])), notes=tuple(notes)))
+                          (float(sm["lo"][q]), float(sm["hi"][q])),
+                          count_log2=_log2_estimate(cv.w2[a:b], lo_c, hi_c, spec_lo, spec_hi),
+                          notes=tuple(notes)))
     return out
+
+
+def _log2_estimate(w: np.ndarray, lo_c: int, hi_c: int, lo: float, hi: float) -> float | None:
+    """log2 of the count (exact), of the middle of its bounds, or, when the bounds are the
+    trivial (0, 2^n), of 2^n times the normal approximation of P(lo <= sum_T w < hi) for a
+    uniformly random subset T (mean sum(w)/2, variance sum(w^2)/4)."""
+    if hi_c == 0:
+        return None
+    n = w.size
+    if lo_c == hi_c or lo_c > 0:
+        return math.log2((lo_c + hi_c) / 2)
+    mu, sd = float(np.sum(w)) / 2, math.sqrt(float(np.sum(w * w))) / 2
+    if sd == 0:
+        return None
+    p = 0.5 * (math.erfc((lo - mu) / (sd * math.sqrt(2))) - math.erfc((hi - mu) / (sd * math.sqrt(2))))
+    return n + math.log2(p) if p > 0 else None
 
 
 def _solve_crossings(cv: L0.L0Curves, c: L0.Curve, key: str, Kn: np.ndarray, jj: np.ndarray,

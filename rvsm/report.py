@@ -37,6 +37,7 @@ from typing import Any
 
 from rvsm.figures import FIGURES, TRADEOFF_METHODS, figure_tradeoff
 from rvsm.report_text import THEMES, effect, key_numbers, num, presentation, vec
+from rvsm.report_text import P as PRESENTED
 from sim.results import jsonable
 from theory import __version__
 from theory.statements import STATUSES, Evidence, Statement, load_all
@@ -109,6 +110,10 @@ def write_report(out: Path, profile: str = "quick", progress: bool = True,
     cert_dir = out / "certificates"
     _say(progress, f"checking {len(names)} statements (profile {profile}"
          f"{', with certification' if certify else ', no certification'}) into {out}/")
+    plain = [n for n in names if n not in PRESENTED]
+    if plain:
+        _say(progress, f"{len(plain)} statement(s) shown from their registry text (no LaTeX "
+             f"in rvsm/report_text.py yet): {', '.join(plain)}")
     for i, name in enumerate(names, 1):
         st = registry[name]
         t0 = time.perf_counter()

@@ -137,8 +137,13 @@ def _steps_effect(what: str) -> Callable[[dict[str, Any]], str | None]:
         v = _violation(ev)
         if v.get("step") is None:
             return None
-        return (f"{what} rises from {interval(v.get('before'))} to {interval(v.get('after'))} "
-                f"at step {v.get('step')} (by {interval(v.get('increase'), 2)})")
+        digits = 4  # enough digits for the two values to differ
+        while digits < 15 and interval(v.get("before"), digits) == interval(v.get("after"),
+                                                                            digits):
+            digits += 1
+        return (f"{what} rises from {interval(v.get('before'), digits)} to "
+                f"{interval(v.get('after'), digits)} at step {v.get('step')} (by "
+                f"{interval(v.get('increase'), 2)})")
     return effect
 
 

@@ -204,3 +204,13 @@ def test_wheel_ships_the_report_inputs(tmp_path) -> None:
     notes = {p.name for p in (ROOT / "proofs_notes").glob("*.md")}
     assert {f"rvsm/data/proofs_notes/{n}" for n in notes} <= set(names)
     assert "rvsm/data/digits/tradeoff.json" in names
+
+
+def test_refutation_numbers_are_readable() -> None:
+    """Interval enclosures become numbers, with enough digits to tell before from after."""
+    ev = {"refutation": {"violation": {
+        "step": 52, "before": "[0.0011247774135943607353, 0.0011247774138817423854]",
+        "after": "[0.0011247775096482737101, 0.0011247775105103896367]",
+        "increase": "[9.576653132479591779E-11, 9.6916028901310926539E-11]"}}}
+    text = effect({"name": "rvscgd.angle_monotone", "evidence": ev})
+    assert text == "the angle rises from 0.001124777 to 0.001124778 at step 52 (by 9.6e-11)"

@@ -100,6 +100,37 @@ def test_tl1_d10000_finds_the_simulated_limit() -> None:
     assert fp.residual < 1e-12 and fp.margin > 0 and fp.attracting
 
 
+def test_l1_and_tl1_limits_of_random_starts_are_located() -> None:
+    """Small random l1/TL1 instances, 6 random starts each (population_limit): every converged
+    limit away from 0 is found in the described set.  The first instance is the one where a
+    point outside the good family ({1} kept against its sign, A < 0) was grouped with a good
+    point whose band had the same coordinates, and was not found."""
+    from theory.limits import population_limit
+
+    rng = np.random.default_rng(5)
+    cases = [(np.array([-2.796, 3.723]), 3, "tl1", 0.3135037555335466, 3.04360033541514,
+              0.44572491989333757)]
+    for trial in range(8):
+        d = int(rng.integers(1, 5))
+        ws = np.round(rng.standard_normal(d) * np.exp(rng.uniform(-1, 1)), 3)
+        if not np.any(ws):
+            ws[0] = 1.0
+        name = ("l1", "tl1")[trial % 2]
+        lam = float(np.exp(rng.uniform(-4, 0))) * float(np.max(np.abs(ws)))
+        cases.append((ws, int(rng.choice([2, 3, 8])), name, lam,
+                      float(np.exp(rng.uniform(-1, 1))),
+                      float(np.exp(rng.uniform(-1, 1))) if name == "tl1" else None))
+    for ws, k, name, lam, beta, a in cases:
+        eta = 0.3 / (1 + beta)
+        ss = describe_solution_set(ws, k, name, lam, beta, a=a, eta=eta)
+        it = population_limit(ws, k, name, lam, beta, eta,
+                              rng.standard_normal((6, ws.size)) * 2 * np.linalg.norm(ws), a=a)
+        for w, conv in zip(it.w, it.converged):
+            if conv and np.max(np.abs(w)) > 1e-6:
+                loc = ss.locate(w)
+                assert loc.found, (ws.tolist(), k, name, lam, beta, a, loc.message)
+
+
 # ------------------------------------------------------------------------------ l0
 
 L0PEN = Penalty("l0")
@@ -152,30 +183,32 @@ def test_l0_d100_count_is_bracketed() -> None:
     assert any("counting knapsack" in n for n in ss.notes)
 
 
-def brute_l0(ws: np.ndarray, n_grid: int = 4000) -> list[tuple[np.ndarray, bool]]:
+def brute_l0(ws: np.ndarray, k: int = K, lam: float = LAM, beta: float = BETA,
+             eta: float = ETA, n_grid: int = 4000) -> list[tuple[np.ndarray, bool]]:
     """Every l0 fixed point with A != 0, -beta by enumeration, independent of
     theory.limits._l0set: for each kept set S (kept with the sign of w*_i for A > 0, against it
     for A < 0) the full vector x(A) = B(t) sign(w*) |w*| / (A or A + beta) is formed for A on a
-    fine grid, t = angle(x, w*), and |x| = r(A, t) = A1 s/(A0 - A) is solved by a sign change
-    and bisection; a root counts if the prox of x keeps exactly S and the fixed-point equation
+    fine grid, t = angle(x, w*) (the stable form), and |x| = r(A, t) = A1 s/(A0 - A) is solved
+    by a sign change and bisection; a root counts if the prox of x keeps exactly S and the fixed-point equation
     holds to 1e-9 (theory.relu.grad, Penalty.prox).  Attracting: the spectral radius of the
     dense Jacobian I - eta (Hessian + beta diag(pruned)) is below 1."""
     from theory.limits._common import relu_coeff_kernels
 
     kern = relu_coeff_kernels()
-    kf = np.float64(K)
+    kf = np.float64(k)
     s = float(np.linalg.norm(ws))
     a0 = float(kern["A0"](kf))
     m, sig = np.abs(ws), np.where(ws < 0, -1.0, 1.0)
     geo = np.geomspace(1e-12, 0.5, n_grid // 2)
     unit = np.concatenate([geo, 1 - geo[::-1][1:]])
-    grids = {1: a0 * unit, -1: -BETA * unit[::-1], 0: np.concatenate([-BETA * unit[::-1],
+    grids = {1: a0 * unit, -1: -beta * unit[::-1], 0: np.concatenate([-beta * unit[::-1],
                                                                       a0 * unit])}
 
     def gap(A: np.ndarray, inS: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        dx = sig * m * np.where(inS, 1 / A[:, None], 1 / (A[:, None] + BETA))
+        dx = sig * m * np.where(inS, 1 / A[:, None], 1 / (A[:, None] + beta))
         nx = np.linalg.norm(dx, axis=1)
-        t = np.arccos(np.clip(dx @ ws / (nx * s), -1, 1))
+        xh, wh = dx / nx[:, None], ws / s   # the stable angle 2 atan2(|x^ - w^|, |x^ + w^|)
+        t = 2 * np.arctan2(np.linalg.norm(xh - wh, axis=1), np.linalg.norm(xh + wh, axis=1))
         b = kern["B"](kf, t)
         return b * nx * (a0 - A) - kern["A1"](kf, t) * s, dx, b
 
@@ -202,13 +235,13 @@ def brute_l0(ws: np.ndarray, n_grid: int = 4000) -> list[tuple[np.ndarray, bool]
                             hi = mid
                     _, dx, b = gap(np.array([0.5 * (lo + hi)]), inS)
                     w = b[0] * dx[0]
-                    u = L0PEN.prox(w, LAM / BETA)
-                    res = relu.grad(w, ws, K) + BETA * (w - u)
+                    u = L0PEN.prox(w, lam / beta)
+                    res = relu.grad(w, ws, k) + beta * (w - u)
                     if not np.array_equal(u != 0, inS) or \
                             np.max(np.abs(res)) > 1e-9 * max(1.0, float(np.max(np.abs(w)))):
                         continue
-                    jac = np.eye(ws.size) - ETA * (relu.hessian(w, ws, K)
-                                                    + BETA * np.diag(np.where(inS, 0.0, 1.0)))
+                    jac = np.eye(ws.size) - eta * (relu.hessian(w, ws, k)
+                                                    + beta * np.diag(np.where(inS, 0.0, 1.0)))
                     out.append((w, bool(np.max(np.abs(np.linalg.eigvals(jac))) < 1)))
     return out
 
@@ -242,6 +275,38 @@ def test_l0_count_is_exact_against_brute_force() -> None:
             assert ss.locate(R.full_vector(p, rt.xi, rt.pattern)).found
         n_grid += len(roots)
     assert n_grid == 147
+
+
+def test_l0_random_small_instances_against_brute_force() -> None:
+    """Random small instances (d <= 5; a zero of w* in every third, ties from rounding to one
+    decimal in every fourth; k in {1, 2, 3, 8}; beta and lam log-uniform): the count and the
+    attracting count of the described set (less its degenerate points) equal the brute force,
+    which locate finds.  Found by this sweep and fixed: one nonzero coordinate (a single
+    achievable K), ends of the K range where a pattern sits exactly (the lightest coordinate,
+    all of them; the curves A < 0 approach K = |w*|^2 without a root there), and a set that is
+    small in two ways counted twice."""
+    rng = np.random.default_rng(11)
+    for trial in range(16):
+        d = int(rng.integers(1, 6))
+        ws = np.round(rng.standard_normal(d) * np.exp(rng.uniform(-1, 1)),
+                      1 if trial % 4 == 0 else 3)
+        if trial % 3 == 0 and d > 1:
+            ws[rng.integers(0, d)] = 0.0
+        if not np.any(ws):
+            ws[0] = 1.0
+        k = int(rng.choice([1, 2, 3, 8]))
+        beta = float(np.exp(rng.uniform(-1.5, 1.5)))
+        lam = float(np.exp(rng.uniform(-5, 0))) * float(np.max(np.abs(ws)))
+        eta = 0.3 / (1 + beta)
+        ss = describe_solution_set(ws, k, "l0", lam, beta, eta=eta)
+        bf = brute_l0(ws, k, lam, beta, eta)
+        case = (ws.tolist(), k, beta, lam)
+        assert ss.exact, case
+        assert ss.count - len(ss.special) == len(bf), case
+        att_special = sum(1 for f in ss.special if f.attracting)
+        assert ss.attracting_count - att_special == sum(a for _, a in bf), case
+        for w, _ in bf:
+            assert ss.locate(w).found, case
 
 
 def test_l0_count_bounds_bracket_the_exact_count(monkeypatch: pytest.MonkeyPatch) -> None:

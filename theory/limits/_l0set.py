@@ -200,7 +200,7 @@ class L0Curves:
                 ka = mid
             else:
                 kb = mid
-            if kb - ka <= 1e-14 * max(1.0, ka):
+            if kb - ka <= 1e-14 * max(self.s2, ka):
                 break
         return ka if ca == c else kb
 

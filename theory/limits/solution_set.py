@@ -314,10 +314,15 @@ def _describe_l0(ctx: _Ctx, inst: dict[str, Any]) -> SolutionSet:
         att_hi = sum((r.attracting_bounds or (0, 0))[1] for r in regions) + sa
         att_b = (att_lo, att_hi)
         att = att_lo if att_lo == att_hi else None
-    folds = [c.id for c in cv.curves if c.fold_lo or c.fold_hi]
+    near = 1e-12 * cv.s2
+    folds = [c.id for c in cv.curves if c.fold_lo or (c.fold_hi and c.k_hi < cv.s2 - near)]
+    ends = [c.id for c in cv.curves if c.fold_hi and c.k_hi >= cv.s2 - near]
     if folds:
-        notes.append(f"curves {folds} end at folds of the root curve (located by bisection in "
+        notes.append(f"curves {folds} end at folds (two roots merge; located by bisection in "
                      "K to 1e-14 relative)")
+    if ends:
+        notes.append(f"curves {ends} approach K = |w*|^2 (all coordinates kept against their "
+                     "sign: t -> pi, B -> 0) without a root there")
     if not exact:
         big = max((r for r in regions), key=lambda r: r.count_bounds[1] - r.count_bounds[0])
         notes.append("the count is bounded, not exact: counting the subsets of the free "
@@ -370,19 +375,24 @@ def _small_patterns(cv: L0.L0Curves, eta: float | None) -> list[_Small]:
     j = np.arange(nnz)
     other_max = np.where(j == 0, m[1] if nnz > 1 else 0.0, m[0])
     other_min = np.where(j == nnz - 1, m[nnz - 2] if nnz > 1 else np.inf, m[nnz - 1])
-    # (K, |S|, predicate(lo, hi)) for the kinds of small sets
-    kinds: list[tuple[np.ndarray, np.ndarray, Any]] = [
+    # (K, |S|, predicate(lo, hi), key) for the kinds of small sets (keys: the same set can be
+    # of two kinds, e.g. {j} = all with one nonzero coordinate)
+    full = frozenset(range(nnz))
+    kinds: list[tuple[np.ndarray, np.ndarray, Any, list[frozenset[int]]]] = [
         (w2.copy(), np.ones(nnz, dtype=np.int64),
-         lambda lo, hi, q: (m[q] > lo) & (other_max[q] <= hi))]
+         lambda lo, hi, q: (m[q] > lo) & (other_max[q] <= hi),
+         [frozenset((j_,)) for j_ in range(nnz)])]
     if n - nnz <= 1:
         kinds.append((np.array([cv.s2]), np.array([nnz]),
-                      lambda lo, hi, q: (m[-1] > lo) & np.full(np.shape(lo), True)))
+                      lambda lo, hi, q: (m[-1] > lo) & np.full(np.shape(lo), True), [full]))
         if n - nnz == 0 and nnz > 2:
             kinds.append((cv.s2 - w2, np.full(nnz, nnz - 1),
-                          lambda lo, hi, q: (other_min[q] > lo) & (m[q] <= hi)))
-    for Ks, sizes, pred in kinds:
+                          lambda lo, hi, q: (other_min[q] > lo) & (m[q] <= hi),
+                          [full - {j_} for j_ in range(nnz)]))
+    seen: set[tuple[int, frozenset[int]]] = set()
+    for Ks, sizes, pred, keys in kinds:
         for c in cv.curves:
-            sel = np.flatnonzero((Ks >= c.k_lo) & (Ks <= c.k_hi))
+            sel = np.flatnonzero((Ks >= c.k_lo - 1e-14 * cv.s2) & (Ks <= c.k_hi + 1e-14 * cv.s2))
             if sel.size == 0:
                 continue
             st = cv.state(c, Ks[sel])
@@ -390,6 +400,9 @@ def _small_patterns(cv: L0.L0Curves, eta: float | None) -> list[_Small]:
                 good = np.isfinite(st["A"]) & pred(st["lo"], st["hi"], sel)
             for q in np.flatnonzero(good).tolist():
                 i = int(sel[q])
+                if (c.id, keys[i]) in seen:
+                    continue
+                seen.add((c.id, keys[i]))
                 _, _, att, _ = L0.rep_stability(cv.k, cv.s2, float(Ks[i]), float(st["A"][q]),
                                                 float(st["B"][q]), cv.beta, int(sizes[i]),
                                                 n - int(sizes[i]), eta)
@@ -403,8 +416,10 @@ def _curve_regions(cv: L0.L0Curves, c: L0.Curve, pre: np.ndarray, tol: float,
     m = cv.m[:nnz]
     k_lo = max(c.k_lo, float(np.min(cv.w2)) if nnz else 0.0)
     k_hi = c.k_hi
-    if not k_hi > k_lo:
+    if k_hi < k_lo:
         return []
+    if k_hi - k_lo <= 4 * tol:  # one achievable K (one nonzero coordinate): a point region
+        k_hi = k_lo + 8 * tol
     Kn = c.K[(c.K > k_lo) & (c.K < k_hi)]
     Kn = np.concatenate([[k_lo], Kn, [k_hi]])
     st = cv.state(c, Kn)
@@ -431,17 +446,26 @@ def _curve_regions(cv: L0.L0Curves, c: L0.Curve, pre: np.ndarray, tol: float,
     if bk.size < 2:
         return []
     ka, kb = bk[:-1], bk[1:]
-    keep = kb - ka > 1e-15 * np.maximum(1.0, kb)
+    keep = kb > ka
     ka, kb = ka[keep], kb[keep]
     if ka.size == 0:
         return []
     mid = 0.5 * (ka + kb)
-    # the ends of the K range that are not folds are the weights of the lightest single
-    # coordinate and of all of them: patterns sit exactly there, so those ends are closed
-    if not c.fold_lo and ka[0] <= k_lo:
-        ka[0] = k_lo - 4 * tol
-    if not c.fold_hi and kb[-1] >= cv.s2 * (1 - 1e-15):
-        kb[-1] = cv.s2 + 4 * tol
+    # patterns sit exactly at the ends of the K range (the lightest coordinate alone, all of
+    # them): such an end is closed when the curve has its root there, and kept clear of the
+    # pattern otherwise (e.g. the curves A < 0 approach K = s^2, where t -> pi and B -> 0,
+    # without reaching it)
+    for end, sgn in ((float(np.min(cv.w2)), -1.0), (cv.s2, 1.0)):
+        at = ka[0] if sgn < 0 else kb[-1]
+        if abs(at - end) > 4 * tol:
+            continue
+        rs = cv.roots_at(np.array([end]), c.side)[0]
+        inside = rs.size == c.count and bool(np.isfinite(cv.curve_root(c, end)[0]))
+        new = end + sgn * 4 * tol if inside else end - sgn * 4 * tol
+        if sgn < 0:
+            ka[0] = new
+        else:
+            kb[-1] = new
     sm = cv.state(c, mid)
     # classification at the middle: forced in = m > hi, allowed = m > lo (m decreasing)
     a_in = np.searchsorted(-m, -sm["hi"], side="left")     # #{m > hi}
@@ -538,7 +562,7 @@ def _solve_crossings(cv: L0.L0Curves, c: L0.Curve, key: str, Kn: np.ndarray, jj:
         fl = np.where(to_hi | ~fin, fl, fx)
         side[ia] = np.where(to_hi, 1, -1)
         lo[ia], hi[ia], flo[ia], fhi[ia] = l_, h_, fl, fh
-        done = ~fin | (fx == 0) | (np.abs(h_ - l_) <= 1e-15 * np.maximum(1.0, np.abs(xa)))
+        done = ~fin | (fx == 0) | (np.abs(h_ - l_) <= 1e-15 * np.maximum(cv.s2, np.abs(xa)))
         act[ia[done]] = False
     return x
 
@@ -613,7 +637,8 @@ def _describe_listed(ctx: _Ctx, inst: dict[str, Any], max_points: int | None) ->
             continue
         band = R.band_at(p, float(fp.coeffs["A"]), float(fp.coeffs["B"]))
         key = tuple(nm if i not in band else "*" for i, nm in enumerate(fp.pattern))
-        groups.setdefault((key, tuple(sorted(band))), []).append((fp, band))
+        side = bool(fp.good) and float(fp.coeffs["A"]) > 0
+        groups.setdefault((side, key, tuple(sorted(band.items()))), []).append((fp, band))
     regions: list[Region] = []
     for members in groups.values():
         fps = [f for f, _ in members]

@@ -289,10 +289,16 @@ def _run_set(args: argparse.Namespace, w: Any, lam: Any, beta: Any, a: Any,
     return rc
 
 
+def _big(v: Any) -> str:
+    """A count for people: digits up to 15 of them, else d.ddde+N."""
+    t = str(v)
+    return t if len(t) <= 15 else f"{t[0]}.{t[1:4]}e+{len(t) - 1}"
+
+
 def _count_text(count: Any, bounds: Any) -> str:
     if count is not None:
-        return str(count)
-    return f"between {bounds[0]} and {'?' if bounds[1] is None else bounds[1]}"
+        return _big(count)
+    return f"between {_big(bounds[0])} and {'?' if bounds[1] is None else _big(bounds[1])}"
 
 
 def _print_set(obj: dict[str, Any], ss: Any) -> None:
@@ -303,8 +309,7 @@ def _print_set(obj: dict[str, Any], ss: Any) -> None:
     print(f"solution set: {s['regions']} regions, {s['special']} special points, "
           f"{s['families']} families; fixed points: {cnt} (exact: {s['exact']})")
     if s["attracting_count"] is not None or s["attracting_bounds"] is not None:
-        att = s["attracting_count"] if s["attracting_count"] is not None else \
-            f"between {s['attracting_bounds'][0]} and {s['attracting_bounds'][1]}"
+        att = _count_text(s["attracting_count"], s["attracting_bounds"])
         print(f"attracting: {att}")
     for note in s["notes"]:
         print(f"note: {note}")
@@ -335,9 +340,10 @@ def _print_set(obj: dict[str, Any], ss: Any) -> None:
                      and isinstance(loc["distance"], float) else ""))
         if loc.get("region_description"):
             r = loc["region_description"]
+            est = f" (estimate {r['count_estimate']:.6g})" if r.get("count_estimate") else ""
             print(f"its region: {r['n_forced_in']} forced in, {r['n_free']} free, "
                   f"{r['n_forced_out']} forced out; region count "
-                  f"{_count_text(r['count'], r['count_bounds'])}")
+                  f"{_count_text(r['count'], r['count_bounds'])}{est}")
         if obj.get("certificate"):
             c = obj["certificate"]
             print(f"certificate: {'certified' if c['certified'] else 'not certified'} "

@@ -675,6 +675,9 @@ def _describe_listed(ctx: _Ctx, inst: dict[str, Any], max_points: int | None) ->
         notes_.append("count not exact: " + ("hysteresis bands (regions of kind 'band')"
                                               if any(r.kind == "band" for r in regions)
                                               else "the list is not complete"))
+    est = sum(r.count_estimate if r.count_estimate is not None else (r.count or 0)
+              for r in regions) + len(special)
+    log2 = math.log2(est) if est > 0 else None
     att_c = None
     if ctx.eta is not None and exact:
         att_c = sum(r.attracting_count or 0 for r in regions) + sum(1 for f in special
@@ -684,7 +687,7 @@ def _describe_listed(ctx: _Ctx, inst: dict[str, Any], max_points: int | None) ->
                        lo_c if exact else None, (lo_c, lo_c) if exact else (lo_c, None),
                        att_c, None if att_c is None else (att_c, att_c), exact,
                        bool(fs.complete), f"listed fixed points ({fs.enumeration}) grouped "
-                       "by their hysteresis bands", tuple(notes_), _ctx=ctx)
+                       "by their hysteresis bands", tuple(notes_), log2, _ctx=ctx)
 
 
 _NAME_CODE = {v: k for k, v in BRANCH_NAMES.items()}

@@ -223,6 +223,7 @@ def brute_l0(ws: np.ndarray, k: int = K, lam: float = LAM, beta: float = BETA,
                 inS[list(S)] = True
                 grid = grids[side if size else 0]
                 G = gap(grid, inS)[0]
+                cands = []
                 for j in np.flatnonzero(np.sign(G[:-1]) * np.sign(G[1:]) < 0):
                     lo, hi = grid[j], grid[j + 1]
                     g_lo = G[j]
@@ -233,7 +234,11 @@ def brute_l0(ws: np.ndarray, k: int = K, lam: float = LAM, beta: float = BETA,
                             lo, g_lo = mid, g_mid
                         else:
                             hi = mid
-                    _, dx, b = gap(np.array([0.5 * (lo + hi)]), inS)
+                    cands.append(0.5 * (lo + hi))
+                if side == 1 and abs(gap(np.array([a0]), inS)[0][0]) <= 1e-13 * s:
+                    cands.append(a0)  # k = 1, t = 0: A1 = 0, so A = A0 whatever r is
+                for A in cands:
+                    _, dx, b = gap(np.array([A]), inS)
                     w = b[0] * dx[0]
                     u = L0PEN.prox(w, lam / beta)
                     res = relu.grad(w, ws, k) + beta * (w - u)
@@ -283,9 +288,13 @@ def test_l0_random_small_instances_against_brute_force() -> None:
     attracting count of the described set (less its degenerate points) equal the brute force,
     which locate finds.  Found by this sweep and fixed: one nonzero coordinate (a single
     achievable K), ends of the K range where a pattern sits exactly (the lightest coordinate,
-    all of them; the curves A < 0 approach K = |w*|^2 without a root there), and a set that is
-    small in two ways counted twice."""
+    all of them; the curves A < 0 approach K = |w*|^2 without a root there), a set that is
+    small in two ways counted twice, and k = 1 at t = 0 (the first two cases)."""
     rng = np.random.default_rng(11)
+    # k = 1 first: A1(0) = 0, so at t = 0 (all pruned, or all kept) A = A0 for every r, a root
+    # at the end of the scan in A (both the description and the brute force missed them)
+    cases = [(np.array([0.05, 0.0, 0.0]), 1, 0.01, 5.0),
+             (np.array([1.3, -0.7, 0.9]), 1, 3.4139906753705374, 0.05542351877371217)]
     for trial in range(16):
         d = int(rng.integers(1, 6))
         ws = np.round(rng.standard_normal(d) * np.exp(rng.uniform(-1, 1)),
@@ -297,6 +306,8 @@ def test_l0_random_small_instances_against_brute_force() -> None:
         k = int(rng.choice([1, 2, 3, 8]))
         beta = float(np.exp(rng.uniform(-1.5, 1.5)))
         lam = float(np.exp(rng.uniform(-5, 0))) * float(np.max(np.abs(ws)))
+        cases.append((ws, k, beta, lam))
+    for ws, k, beta, lam in cases:
         eta = 0.3 / (1 + beta)
         ss = describe_solution_set(ws, k, "l0", lam, beta, eta=eta)
         bf = brute_l0(ws, k, lam, beta, eta)

@@ -116,6 +116,12 @@ class L0Curves:
         out: list[list[float]] = [[] for _ in range(K.size)]
         for q, kk in enumerate(ki.tolist()):
             out[kk].append(float(roots[q]))
+        if side > 0:
+            # A = A0 solves A = A0 - A1(t) s/r for every r where A1(t) = 0: k = 1 at t = 0
+            # (x parallel to w*: K = 0 or K = |w*|^2), an end of the scan, not a sign change
+            g0 = self.g(np.full(K.shape, self.A0), K)
+            for kk in np.flatnonzero(np.abs(g0) <= 1e-13 * self.s).tolist():
+                out[kk].append(self.A0)
         return [np.array(sorted(v)) for v in out]
 
     def _bisect(self, lo: np.ndarray, hi: np.ndarray, K: np.ndarray, iters: int = 100
@@ -208,6 +214,11 @@ class L0Curves:
         """A on curve ``cv`` at each K of its domain (vectorised: bracket from the grid
         roots around K, bisection; a full scan where the bracket fails)."""
         K = np.atleast_1d(np.asarray(K, dtype=np.float64))
+        # a K within rounding of an end of the domain (a sum of the same weights in another
+        # order) is at that end
+        slack = 1e-12 * self.s2
+        K = np.where((K < cv.k_lo) & (K >= cv.k_lo - slack), cv.k_lo, K)
+        K = np.where((K > cv.k_hi) & (K <= cv.k_hi + slack), cv.k_hi, K)
         j = np.clip(np.searchsorted(cv.K, K) - 1, 0, max(cv.K.size - 2, 0))
         if cv.K.size == 1:
             a0 = a1 = np.full(K.shape, cv.A[0])

@@ -466,13 +466,13 @@ def _curve_regions(cv: L0.L0Curves, c: L0.Curve, pre: np.ndarray, tol: float,
             ka[0] = new
         else:
             kb[-1] = new
-    sm = cv.state(c, mid)
+    sm = cv.state(c, np.clip(mid, c.k_lo, c.k_hi))
     # classification at the middle: forced in = m > hi, allowed = m > lo (m decreasing)
     a_in = np.searchsorted(-m, -sm["hi"], side="left")     # #{m > hi}
     b_al = np.searchsorted(-m, -sm["lo"], side="left")     # #{m > lo}
     side = "kept" if c.side > 0 else "flipped"
     out: list[Region] = []
-    ends = cv.state(c, np.concatenate([ka, kb]))
+    ends = cv.state(c, np.clip(np.concatenate([ka, kb]), c.k_lo, c.k_hi))
     nreg = ka.size
     live, specs = [], []
     for q in range(nreg):
@@ -577,6 +577,8 @@ def _stability_changes(cv: L0.L0Curves, c: L0.Curve, Kn: np.ndarray, st: dict[st
         return mn, 2.0 - eta * mx
 
     def h_node(j: int) -> tuple[float, float]:
+        if not (np.isfinite(st["A"][j]) and np.isfinite(st["B"][j])):
+            return math.nan, math.nan
         (mn, mx), _, _, _ = L0.rep_stability(cv.k, cv.s2, float(Kn[j]), float(st["A"][j]),
                                              float(st["B"][j]), cv.beta, 2, 2, None)
         return mn, 2.0 - eta * mx
@@ -607,9 +609,12 @@ def _all_pruned(cv: L0.L0Curves, eta: float | None) -> Region | None:
     g = cv.g(nodes, 0.0)
     fin = np.isfinite(g)
     ch = np.flatnonzero(fin[:-1] & fin[1:] & (np.sign(g[:-1]) * np.sign(g[1:]) < 0))
-    if ch.size != 1:
+    if ch.size == 1:
+        A = float(cv._bisect(nodes[ch], nodes[ch + 1], np.zeros(1))[0])
+    elif ch.size == 0 and abs(float(cv.g(cv.A0, 0.0))) <= 1e-13 * cv.s:
+        A = cv.A0  # k = 1: A1(0) = 0, so A = A0 for every r at t = 0
+    else:
         return None
-    A = float(cv._bisect(nodes[ch], nodes[ch + 1], np.zeros(1))[0])
     _, t, B, r = (float(v) for v in cv.scalars(A, 0.0))
     hi = (A + cv.beta) * cv.z / B
     if not (A + cv.beta > 0 and cv.m[0] <= hi):

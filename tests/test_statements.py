@@ -48,13 +48,15 @@ def test_property_over_domain(name: str) -> None:
 
 @pytest.mark.parametrize("name", REFUTED)
 def test_recorded_counterexample_still_refutes(name: str) -> None:
+    import dataclasses
+
     st = REGISTRY[name]
     assert st.counterexample is not None
-    ev = st.instance(st.counterexample)
-    assert not ev.ok, ev.details
-    status, ev = st.run("quick", certify=False)
-    assert status == "refuted"
-    assert isinstance(ev.details["refutation"]["rigorous"], bool)
+    # run() checks the recorded counterexample itself; the rigour hooks (certified sets, interval
+    # replays: seconds each) have their own tests in tests/test_certify_*.py
+    status, ev = dataclasses.replace(st, rigorous_counterexample=None).run("quick", certify=False)
+    assert status == "refuted", ev.details
+    assert ev.details["refutation"]["rigorous"] is False
 
 
 def test_every_statement_names_an_existing_note() -> None:

@@ -81,3 +81,15 @@ def test_changed_bound_is_rejected(cert: dict[str, Any]) -> None:
     rep = check(bad)
     assert not rep.ok
     assert any("registered" in r or "differs" in r or "simplify" in r for r in rep.reasons)
+
+
+def test_certificate_files_get_the_users_umask(tmp_path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        res = certify("relu.critical_points", out_dir=tmp_path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(res.path.stat().st_mode) == 0o644

@@ -165,6 +165,9 @@ def write_certificate(cert: dict[str, Any], path: Path) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(cert, fh, indent=1)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results get the user's umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

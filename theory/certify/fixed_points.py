@@ -672,6 +672,16 @@ class _RelU(_Binary):
         self.ws, self.fns, self.kb, self.s, self.A0, self.r_max = ws, fns, kb, s, A0, r_max
         self.lam_b = arb(lam)
 
+    def num_den(self, name: str, wi: arb, Bb: arb, al: arb) -> tuple[arb, arb]:
+        """Numerator and denominator of a coordinate's branch value at (A, B): pruned
+        ``B w*_i/(A + beta)``; l1 kept ``(B w*_i -+ lam)/A``; l0 kept ``B w*_i/A``."""
+        y = Bb * wi
+        if name == "pruned":
+            return y, al + self.beta
+        if self.penalty == "l0":
+            return y, al
+        return (y - self.lam_b if name == "kept" else y + self.lam_b), al
+
     def branches_at(self, Bb: arb) -> list[list[_Branch]]:
         out = []
         for wi in self.ws:
@@ -865,10 +875,7 @@ class _RelU(_Binary):
         dB = self.fns["dB"]([self.kb, tl])
         xs, dxa, dxt = [], [], []
         for br, wi in zip(pat, self.ws, strict=True):
-            y = Bb * wi
-            num = y if br.name == "pruned" or self.penalty == "l0" else (
-                y - self.lam_b if br.name == "kept" else y + self.lam_b)
-            dd = al + (self.beta if br.name == "pruned" else arb(0))
+            num, dd = self.num_den(br.name, wi, Bb, al)
             x = num / dd
             xs.append(x)
             dxa.append(-x / dd)
@@ -971,12 +978,8 @@ class _RelU(_Binary):
         a, b, c, e = box
         al, tl = _ball(a, b), _ball(c, e)
         Bb, _, _ = self.scalars(al, tl)
-        xs = []
-        for br, wi in zip(pat, self.ws, strict=True):
-            y = Bb * wi
-            num = y if br.name == "pruned" or self.penalty == "l0" else (
-                y - self.lam_b if br.name == "kept" else y + self.lam_b)
-            xs.append(num / (al + (self.beta if br.name == "pruned" else arb(0))))
+        xs = [n / d for n, d in (self.num_den(br.name, wi, Bb, al)
+                                  for br, wi in zip(pat, self.ws, strict=True))]
         good = all((br.name == "pruned") if wi.is_zero() else bool(x > 0 if wi > 0 else x < 0)
                    for br, x, wi in zip(pat, xs, self.ws, strict=True))
         verdict: Verdict | None = None
@@ -1046,10 +1049,8 @@ def xs_of(rel: _RelU, names: list[str], al: arb, tl: arb) -> list[arb]:
         if z and name == "pruned":
             out.append(arb(0))
             continue
-        y = Bb * wi
-        num = y if name == "pruned" or rel.penalty == "l0" else (
-            y - rel.lam_b if name == "kept" else y + rel.lam_b)
-        out.append(num / (al + (rel.beta if name == "pruned" else arb(0))))
+        num, den = rel.num_den(name, wi, Bb, al)
+        out.append(num / den)
     return out
 
 
@@ -1155,14 +1156,8 @@ def _line_families(rel: _RelU, out: CertifiedSet, max_boxes: int) -> None:
             for i, wi in enumerate(rel.ws):
                 if rel.zero[i]:
                     continue
-                kind = next(it)
-                y = Bb * wi
-                if kind == "pruned":
-                    xs.append(y / (A + rel.beta))
-                elif rel.penalty == "l0":
-                    xs.append(y / A)
-                else:
-                    xs.append((y - rel.lam_b if kind == "kept" else y + rel.lam_b) / A)
+                num, den = rel.num_den(next(it), wi, Bb, A)
+                xs.append(num / den)
             supp_w = [wi for i, wi in enumerate(rel.ws) if not rel.zero[i]]
             h = sum((x * w for x, w in zip(xs, supp_w, strict=True)), arb(0)) \
                 - r * rel.s * tl.cos()
@@ -1343,10 +1338,8 @@ def _line_pattern(rel: _RelU, pat: tuple[_Branch, ...], combo: tuple, a: fmpq, b
             if rel.zero[i]:
                 xs.append(arb(0))
                 continue
-            y = Bb * rel.ws[i]
-            num = y if br.name == "pruned" or rel.penalty == "l0" else (
-                y - rel.lam_b if br.name == "kept" else y + rel.lam_b)
-            xs.append(num / (A + (rel.beta if br.name == "pruned" else arb(0))))
+            num, den = rel.num_den(br.name, rel.ws[i], Bb, A)
+            xs.append(num / den)
         r = a1 * rel.s / (rel.A0 - A)
         return xs, r
 
@@ -1369,10 +1362,8 @@ def _line_pattern(rel: _RelU, pat: tuple[_Branch, ...], combo: tuple, a: fmpq, b
                 if x.is_finite():
                     low += max(0.0, _lo(x * x))
                 elif not rel.zero[i]:
-                    y = Bb * rel.ws[i]
-                    num = abs(y if br.name == "pruned" or rel.penalty == "l0" else (
-                        y - rel.lam_b if br.name == "kept" else y + rel.lam_b))
-                    den_hi = _hi(abs(al + (rel.beta if br.name == "pruned" else arb(0))))
+                    num, den = rel.num_den(br.name, rel.ws[i], Bb, al)
+                    num, den_hi = abs(num), _hi(abs(den))
                     low += (max(0.0, _lo(num)) / den_hi) ** 2 if den_hi > 0 else math.inf
             if low > _hi(r * r) * (1 + 1e-12):
                 return "excluded"

@@ -1,4 +1,5 @@
-# Two commands for a newcomer: `make report` and `make test` (each sets up .venv on first use).
+# Two commands for a newcomer: `make report` and `make test` (each sets up .venv on first use;
+# `make test` is `.venv/bin/python -m pytest -n auto`, the test command .ci/run runs).
 # A CPU build of torch is pinned in constraints.txt: no CUDA wheels on a CPU-only machine.
 
 VENV := .venv

@@ -158,7 +158,7 @@ class CertifiedSet:
 
 
 def _q(x: Any) -> fmpq:
-    f = Fraction(x) if not isinstance(x, float) else Fraction(x)
+    f = Fraction(x)
     return fmpq(f.numerator, f.denominator)
 
 
@@ -239,6 +239,17 @@ def _sq_bounds(x: arb, br: _Branch, al: arb) -> tuple[float, float]:
     return low * (1 - 1e-12), math.inf
 
 
+def _coarse_coefficients(k: int, ste: str) -> tuple[arb, arb]:
+    r"""Balls of :math:`(a, c)` in :math:`E g = a\hat w - c\hat w^*`, compiled from
+    :func:`theory.binary.coarse_coeffs_expr` (constant for the relu and identity STEs)."""
+    from theory import binary
+    from theory.certify.arb_eval import compile_arb
+
+    a_e, minus_c = binary.coarse_coeffs_expr(ste)
+    return (compile_arb(a_e, [binary.k])([arb(k)]),
+            -compile_arb(minus_c, [binary.k])([arb(k)]))
+
+
 def certify_binary(w_star: Sequence[Any], k: int, penalty: str, lam: Any, beta: Any, *,
                    eta: Any = None, ste: str = "relu", prec: int = 128,
                    max_boxes: int = 200_000, min_width: float = 2.0**-60) -> CertifiedSet:
@@ -265,9 +276,7 @@ def certify_binary(w_star: Sequence[Any], k: int, penalty: str, lam: Any, beta: 
         if lam_q < 0 or beta_q <= 0:
             raise ValueError("need lam >= 0 and beta > 0")
         norm = sum((arb(v) ** 2 for v in ws), arb(0)).sqrt()
-        kk = int(k)
-        c = 1 / (kk * (2 * arb.pi()).sqrt()) * (2 if ste == "identity" else 1)
-        a_c = c  # the coefficient of w^ equals c for both constant-coefficient STEs
+        a_c, c = _coarse_coefficients(int(k), ste)
         y = [c * arb(v) / norm for v in ws]
         zero = [v == 0 for v in ws]
         tau = arb(lam_q) / arb(beta_q)
@@ -463,12 +472,11 @@ def _special(sys_: _Binary, alpha0: fmpq, penalty: str) -> tuple[list[CertifiedF
             if den.is_zero():
                 if not br.num.is_zero():
                     continue  # num = 0 * x has no solution for num != 0 (l1 kept: -+lam)
-                if True:
-                    t = sys_.thr
-                    if br.kind == "abs_le":
-                        opts.append((br.name, ("free", arb(0), t * t)))
-                    else:
-                        opts.append((br.name, ("free", t * t, None)))
+                t = sys_.thr
+                if br.kind == "abs_le":
+                    opts.append((br.name, ("free", arb(0), t * t)))
+                else:
+                    opts.append((br.name, ("free", t * t, None)))
                 continue
             x = br.num / den if not (sys_.zero[i] and br.name == "pruned") else arb(0)
             if sys_.zero[i] and penalty == "l0" and br.name == "kept":
@@ -1031,13 +1039,12 @@ def _relu_stability(rel: _RelU, names: list[str], al: arb, tl: arb, r: arb, eta:
     r_hi = _hi(abs(1 - eta * mu_lo).max(abs(1 - eta * mu_hi)))
     if r_hi < 1:
         return "attracting", (0.0, r_hi)
-    sure = [d_lo + e_hi, d_hi + e_lo]  # lambda_min <= first, lambda_max >= second
+    # Weyl: lambda_min(M) <= d_lo + e_hi and lambda_max(M) >= d_hi + e_lo
     if (d_lo + e_hi) < 0 or (d_hi + e_lo) * eta > 2:
         return "repelling", (1.0, r_hi)
     for name in set(names):
         if names.count(name) >= 3 and abs(1 - eta * ds[name]) > 1:
             return "repelling", (_lo(abs(1 - eta * ds[name])), r_hi)
-    del sure
     return "undecided", (0.0, r_hi)
 
 

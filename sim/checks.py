@@ -161,10 +161,7 @@ register(Statement(
 def _angle_monotone(p: dict[str, Any], model: str) -> Evidence:
     """Along 60 steps at eta = frac * min(pi k/(k + pi - 1), 2/(L(|w0|/2) + beta)), the angle
     theta(w^t, w*) never increases by more than twice its float64 accuracy (2 x 16 eps pi)."""
-    s = float(np.linalg.norm(p["w_star"]))
-    m0 = float(np.linalg.norm(p["w0"])) / 2
-    bound = float(relu.angle_monotone_step_bound().subs(relu.k, p["k"]))
-    eta = p["frac"] * min(bound, 2 / (relu.lipschitz_bound(m0, s, p["k"]) + p["beta"]))
+    eta = relu.monotone_descent_step(p["frac"], p["w0"], p["w_star"], p["k"], p["beta"])
     if not (np.isfinite(eta) and eta > 0):
         return Evidence(True, {"skipped": f"no positive finite step (eta = {eta})"})
     res = _run(p, eta, 60, model=model)

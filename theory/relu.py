@@ -54,7 +54,8 @@ __all__ = [
     "k", "r", "s", "t", "m",
     "loss_expr", "loss_stable_expr", "a_coeff", "b_coeff", "grad_coeffs_expr", "grad_split_expr",
     "hessian_eigenvalues_expr", "critical_points", "lipschitz_expr",
-    "constants", "grad_term_scale", "lipschitz_bound", "angle_monotone_step_bound", "random_start_probability",
+    "constants", "grad_term_scale", "lipschitz_bound", "angle_monotone_step_bound",
+    "monotone_descent_step", "random_start_probability",
     "loss", "grad", "hessian", "hessian_eigen", "loss_mp", "grad_mp", "HessianEigen",
     "Teacher", "teacher",
 ]
@@ -279,6 +280,18 @@ def angle_monotone_step_bound() -> sp.Expr:
     """
     a_, _ = grad_coeffs_expr()
     return sp.simplify(1 / sp.limit(a_, r, sp.oo))
+
+
+def monotone_descent_step(frac: float, w0: Any, w_star: Any, k: int, beta: float) -> float:
+    r"""``frac`` times the largest step of both guarantees from a start ``w0``:
+    :math:`\eta = \mathrm{frac}\cdot\min\{\pi k/(k + \pi - 1),\ 2/(L(|w^0|/2) + \beta)\}`
+    (:func:`angle_monotone_step_bound` and :func:`lipschitz_bound` at :math:`m = |w^0|/2`), the
+    step of the angle-monotonicity statements (``sim/checks.py``) and of their interval replay
+    (:mod:`theory.certify.counterexamples`)."""
+    s = float(norm(np.asarray(w_star, dtype=float)))
+    m0 = float(norm(np.asarray(w0, dtype=float))) / 2
+    bound = float(angle_monotone_step_bound().subs(_K, k))
+    return float(frac * min(bound, 2 / (lipschitz_bound(m0, s, k) + beta)))
 
 
 def random_start_probability(delta: float | str, d: int, dps: int = 30) -> mpmath.mpf:

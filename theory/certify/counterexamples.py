@@ -492,13 +492,11 @@ _RUNS: dict[str, dict[str, Any]] = {
 
 
 def _step_size(p: dict[str, Any], rule: str) -> float:
-    """The float64 step the check computes (sim/checks.py), taken as an exact number."""
+    """The float64 step the check computes (:func:`theory.relu.monotone_descent_step`, shared
+    with sim/checks.py), taken as an exact number."""
     if rule == "frac":
         return float(p["frac"])
-    s = float(np.linalg.norm(p["w_star"]))
-    m0 = float(np.linalg.norm(p["w0"])) / 2
-    bound = float(relu.angle_monotone_step_bound().subs(relu.k, p["k"]))
-    return float(p["frac"] * min(bound, 2 / (relu.lipschitz_bound(m0, s, p["k"]) + p["beta"])))
+    return relu.monotone_descent_step(p["frac"], p["w0"], p["w_star"], p["k"], p["beta"])
 
 
 def _step_hypotheses(p: dict[str, Any], eta: Any, beta: Any, reading: str) -> dict[str, Any]:

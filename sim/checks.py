@@ -381,7 +381,8 @@ def _relu_l1_certified() -> dict[str, Any]:
     undecided = sum(q.stability not in ("attracting", "repelling") for q in cs.points)
     ok = cs.status == "complete" and len(att) >= 2
     return {"rigorous": ok,
-            "method": (f"certified fixed-point set (ball arithmetic): exactly {len(cs.points)} "
+            "method": (f"fixed-point set proved in ball arithmetic by the search (no independent "
+                       f"checker replays ReLU sets yet): exactly {len(cs.points)} "
                        f"fixed points, {len(att)} proved attracting ({sum(q.good for q in att)} "
                        f"sign-consistent), {len(cs.points) - len(att) - undecided} proved "
                        "repelling; no other fixed point"),
@@ -414,19 +415,23 @@ def _p2_certified() -> dict[str, Any]:
     recorded instance (:func:`theory.certify.fixed_points.certify_binary`, eta = 0.5) has at
     least two fixed points proved to exist and to attract (each attracts an open set of starts,
     so uniform random starts reach each with positive probability)."""
+    from theory.certify.check_sets import check_set
     from theory.certify.fixed_points import certify_binary
 
     p = P2_COUNTEREXAMPLE
     cs = certify_binary(p["w_star"].tolist(), p["k"], p["penalty"], p["lam"], p["beta"], eta=0.5)
+    replay = check_set(cs.certificate())
     att = [q for q in cs.points if q.stability == "attracting" and q.gamma_positive]
-    ok = cs.status == "complete" and len(att) >= 2
+    ok = cs.status == "complete" and len(att) >= 2 and replay.ok
     return {"rigorous": ok,
-            "method": (f"certified fixed-point set (ball arithmetic): exactly {len(cs.points)} "
+            "method": (f"certified fixed-point set (ball arithmetic, replayed and accepted by the "
+                       f"independent checker): exactly {len(cs.points)} "
                        f"isolated fixed points, {len(att)} proved attracting "
                        f"({sum(q.good for q in att)} sign-consistent), "
                        f"{sum(1 for f in cs.families if f.exists)} zero-slope family; no other "
                        "fixed point"),
-            "reason": None if ok else "; ".join(cs.reasons) or "fewer than 2 attracting points",
+            "reason": None if ok else "; ".join(cs.reasons + list(replay.reasons))
+            or "fewer than 2 attracting points",
             "violation": {"attracting_points": [[(a + b) / 2 for a, b in q.w_bar] for q in att]}}
 
 

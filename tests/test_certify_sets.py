@@ -163,3 +163,12 @@ def test_relu_l1_refutations_are_rigorous() -> None:
     r = _relu_l1_certified()
     assert r["rigorous"] is True, r["reason"]
     assert "exactly 28 fixed points, 2 proved attracting" in r["method"]
+    assert "no independent checker" in r["method"]
+
+
+def test_p2_refutation_is_replayed_by_the_independent_checker() -> None:
+    from sim.checks import _p2_certified
+
+    r = _p2_certified()
+    assert r["rigorous"] is True, r["reason"]
+    assert "replayed and accepted by the independent checker" in r["method"]

@@ -48,6 +48,43 @@ DP_MAX = 400       # rigorous bounds by a discretised count up to this many weig
 DP_STATES = 1 << 17
 
 
+
+def illinois(f: Any, lo: np.ndarray, hi: np.ndarray, flo: np.ndarray, fhi: np.ndarray,
+             active: np.ndarray, close: Any, iters: int = 100) -> np.ndarray:
+    """Vectorised Illinois regula falsi on the brackets ``[lo, hi]`` (modified in place) where
+    ``active``: ``f(x, idx)`` evaluates the functions of brackets ``idx`` at ``x``; a bracket
+    stops when ``close(lo, hi, x)``, at an exact zero, or where f is not finite.  The scalar
+    iteration is :func:`theory.limits._relu._illinois`."""
+    side = np.zeros(lo.shape, dtype=np.int8)
+    x = 0.5 * (lo + hi)
+    act = active.copy()
+    for _ in range(iters):
+        ia = np.flatnonzero(act)
+        if ia.size == 0:
+            break
+        l_, h_, fl, fh = lo[ia], hi[ia], flo[ia], fhi[ia]
+        with np.errstate(all="ignore"):
+            xa = (l_ * fh - h_ * fl) / (fh - fl)
+        bad = ~np.isfinite(xa) | (xa <= np.minimum(l_, h_)) | (xa >= np.maximum(l_, h_))
+        xa = np.where(bad, 0.5 * (l_ + h_), xa)
+        fx = f(xa, ia)
+        x[ia] = xa
+        fin = np.isfinite(fx)
+        to_hi = fin & (np.sign(fx) == np.sign(fh))
+        sd = side[ia]
+        # Illinois: halve the value at the end that stays twice in a row
+        fl = np.where(to_hi & (sd == 1), fl / 2, fl)
+        fh = np.where(~to_hi & (sd == -1), fh / 2, fh)
+        h_ = np.where(to_hi, xa, h_)
+        fh = np.where(to_hi, fx, fh)
+        l_ = np.where(to_hi | ~fin, l_, xa)
+        fl = np.where(to_hi | ~fin, fl, fx)
+        side[ia] = np.where(to_hi, 1, -1)
+        lo[ia], hi[ia], flo[ia], fhi[ia] = l_, h_, fl, fh
+        done = ~fin | (fx == 0) | close(l_, h_, xa)
+        act[ia[done]] = False
+    return x
+
 class L0Curves:
     """The root curves :math:`A(K)` of one l0 instance (float64)."""
 
@@ -130,35 +167,10 @@ class L0Curves:
         change, to a relative 4e-16."""
         lo, hi = lo.astype(np.float64).copy(), hi.astype(np.float64).copy()
         K = np.broadcast_to(np.asarray(K, dtype=np.float64), lo.shape)
-        flo, fhi = self.g(lo, K), self.g(hi, K)
-        side = np.zeros(lo.shape, dtype=np.int8)
-        x = 0.5 * (lo + hi)
-        act = np.ones(lo.shape, dtype=bool)
-        for _ in range(iters):
-            ia = np.flatnonzero(act)
-            if ia.size == 0:
-                break
-            l_, h_, fl, fh = lo[ia], hi[ia], flo[ia], fhi[ia]
-            with np.errstate(all="ignore"):
-                xa = (l_ * fh - h_ * fl) / (fh - fl)
-            bad = ~np.isfinite(xa) | (xa <= np.minimum(l_, h_)) | (xa >= np.maximum(l_, h_))
-            xa = np.where(bad, 0.5 * (l_ + h_), xa)
-            fx = self.g(xa, K[ia])
-            x[ia] = xa
-            to_hi = np.sign(fx) == np.sign(fh)
-            sd = side[ia]
-            # Illinois: halve the value at the end that stays twice in a row
-            fl = np.where(to_hi & (sd == 1), fl / 2, fl)
-            fh = np.where(~to_hi & (sd == -1), fh / 2, fh)
-            h_ = np.where(to_hi, xa, h_)
-            fh = np.where(to_hi, fx, fh)
-            l_ = np.where(to_hi, l_, xa)
-            fl = np.where(to_hi, fl, fx)
-            side[ia] = np.where(to_hi, 1, -1)
-            lo[ia], hi[ia], flo[ia], fhi[ia] = l_, h_, fl, fh
-            done = (fx == 0) | (np.abs(h_ - l_) <= 4e-16 * np.maximum(np.abs(xa), 1e-300))
-            act[ia[done]] = False
-        return x
+        return illinois(lambda x, ia: self.g(x, K[ia]), lo, hi, self.g(lo, K), self.g(hi, K),
+                        np.ones(lo.shape, dtype=bool),
+                        lambda l_, h_, x: np.abs(h_ - l_) <= 4e-16 * np.maximum(np.abs(x), 1e-300),
+                        iters)
 
     # ------------------------------------------------------------------------ curves
     def _build(self) -> None:

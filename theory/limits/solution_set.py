@@ -537,34 +537,9 @@ def _solve_crossings(cv: L0.L0Curves, c: L0.Curve, key: str, Kn: np.ndarray, jj:
     lo, hi = Kn[jj].copy(), Kn[jj + 1].copy()
     flo = cv.state(c, lo)[key] - vv
     fhi = cv.state(c, hi)[key] - vv
-    x = 0.5 * (lo + hi)
-    side = np.zeros(lo.shape, dtype=np.int8)
     act = np.isfinite(flo) & np.isfinite(fhi) & (np.sign(flo) * np.sign(fhi) < 0)
-    for _ in range(100):
-        ia = np.flatnonzero(act)
-        if ia.size == 0:
-            break
-        l_, h_, fl, fh = lo[ia], hi[ia], flo[ia], fhi[ia]
-        with np.errstate(all="ignore"):
-            xa = (l_ * fh - h_ * fl) / (fh - fl)
-        bad = ~np.isfinite(xa) | (xa <= np.minimum(l_, h_)) | (xa >= np.maximum(l_, h_))
-        xa = np.where(bad, 0.5 * (l_ + h_), xa)
-        fx = cv.state(c, xa)[key] - vv[ia]
-        x[ia] = xa
-        fin = np.isfinite(fx)
-        to_hi = fin & (np.sign(fx) == np.sign(fh))
-        sd = side[ia]
-        fl = np.where(to_hi & (sd == 1), fl / 2, fl)
-        fh = np.where(~to_hi & (sd == -1), fh / 2, fh)
-        h_ = np.where(to_hi, xa, h_)
-        fh = np.where(to_hi, fx, fh)
-        l_ = np.where(to_hi | ~fin, l_, xa)
-        fl = np.where(to_hi | ~fin, fl, fx)
-        side[ia] = np.where(to_hi, 1, -1)
-        lo[ia], hi[ia], flo[ia], fhi[ia] = l_, h_, fl, fh
-        done = ~fin | (fx == 0) | (np.abs(h_ - l_) <= 1e-15 * np.maximum(cv.s2, np.abs(xa)))
-        act[ia[done]] = False
-    return x
+    return L0.illinois(lambda x, ia: cv.state(c, x)[key] - vv[ia], lo, hi, flo, fhi, act,
+                       lambda l_, h_, x: np.abs(h_ - l_) <= 1e-15 * np.maximum(cv.s2, np.abs(x)))
 
 
 def _stability_changes(cv: L0.L0Curves, c: L0.Curve, Kn: np.ndarray, st: dict[str, np.ndarray],

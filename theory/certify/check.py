@@ -125,6 +125,9 @@ class CheckReport:
 
 
 # ------------------------------------------------- the toolkit's functions, own definitions
+# Deliberately not imported from theory.backends / theory.binary: a certificate names these
+# functions, and the checker gives them its own meaning (elementary rewrites, its own interval
+# extensions), so that a bug in the toolkit's versions cannot make a wrong certificate pass.
 
 class t_minus_sin(sp.Function):
     """``x - sin(x)`` (the checker's own definition of the toolkit's function)."""

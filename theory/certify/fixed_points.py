@@ -167,11 +167,15 @@ def _ball(a: fmpq, b: fmpq) -> arb:
 
 
 def _lo(x: arb) -> float:
-    return float(x.lower().mid()) - float(x.lower().rad())
+    """A float at or below every point of the ball (rounded outward past the conversion)."""
+    v = float(x.lower().mid()) - float(x.lower().rad())
+    return math.nextafter(math.nextafter(v, -math.inf), -math.inf)
 
 
 def _hi(x: arb) -> float:
-    return float(x.upper().mid()) + float(x.upper().rad())
+    """A float at or above every point of the ball."""
+    v = float(x.upper().mid()) + float(x.upper().rad())
+    return math.nextafter(math.nextafter(v, math.inf), math.inf)
 
 
 @dataclass(frozen=True)
